@@ -1,0 +1,1 @@
+"""stammgast: the central customer base for hospitality and retail businesses."""

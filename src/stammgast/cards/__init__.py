@@ -1,0 +1,1 @@
+"""Cards: the customer's cashless or identification media (Mifare, barcode, QR)."""

@@ -1,0 +1,44 @@
+"""Writes to the card database."""
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from stammgast.core.errors import Conflict, DomainError
+from stammgast.customers import selectors as customer_selectors
+from stammgast.tenants.actor import Actor
+
+from .models import Card, CardKind
+
+
+@transaction.atomic
+def assign_card(
+    *, actor: Actor, customer_number: int, card_number: str, kind: str = CardKind.MIFARE
+) -> Card:
+    actor.require("customers.change", _("You may not change customers."))
+    card_number = (card_number or "").strip()
+    if not card_number or len(card_number) > 64:
+        raise DomainError(
+            "invalid_card",
+            _("A card number has 1 to 64 characters."),
+            fields={"card": _("A card number has 1 to 64 characters.")},
+            status=422,
+        )
+    if kind not in CardKind.values:
+        raise DomainError(
+            "invalid_card",
+            _("Unknown card type."),
+            fields={"kind": _("Choose one of: %(v)s.") % {"v": ", ".join(CardKind.values)}},
+            status=422,
+        )
+    customer = customer_selectors.get_customer(actor=actor, number=customer_number)
+    try:
+        with transaction.atomic():
+            return Card.objects.create(
+                tenant=actor.tenant, number=card_number, kind=kind, customer=customer
+            )
+    except IntegrityError:
+        raise Conflict(
+            "card_taken",
+            _("This card belongs to another customer."),
+            fields={"card": _("Already assigned.")},
+        ) from None

@@ -1,0 +1,1 @@
+"""The customer master: person and business data, contact, payment information, history."""

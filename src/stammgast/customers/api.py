@@ -1,0 +1,245 @@
+"""Customer endpoints of /api/v1: thin handlers over services and selectors."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
+
+from stammgast.api import json_response, run_idempotent
+from stammgast.core.errors import DomainError
+
+from . import selectors, services
+from .models import Customer, CustomerEvent
+from .schemas import (
+    CardIn,
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerSummary,
+    ErrorOut,
+    HistoryPage,
+)
+
+router = Router(tags=["customers"])
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    412: ErrorOut,
+    422: ErrorOut,
+    428: ErrorOut,
+}
+
+
+def customer_out(c: Customer) -> dict:
+    data = {
+        f: getattr(c, f)
+        for f in CustomerOut.model_fields
+        if f not in {"groups", "tags", "allowed_locations", "picture_url"}
+    }
+    data["groups"] = sorted(g.name for g in c.groups.all())
+    data["tags"] = sorted(t.name for t in c.tags.all())
+    data["allowed_locations"] = sorted(loc.code for loc in c.allowed_locations.all())
+    data["picture_url"] = c.picture.url if c.picture else None
+    return CustomerOut(**data).model_dump(mode="json")
+
+
+def customer_summary(c: Customer) -> dict:
+    return {
+        "number": c.number,
+        "kind": c.kind,
+        "display_name": c.display_name,
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "company_name": c.company_name,
+        "postcode": c.postcode,
+        "city": c.city,
+        "phone_private": c.phone_private,
+        "mobile": c.mobile,
+        "email": c.email,
+        "groups": sorted(g.name for g in c.groups.all()),
+        "blocked": c.blocked,
+        "lock_text": c.lock_text,
+    }
+
+
+def _load(actor, number: int) -> Customer:
+    customer = selectors.get_customer(actor=actor, number=number)
+    return customer
+
+
+@router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
+def create_customer(request: HttpRequest, payload: CustomerIn):
+    """Creates a customer; send `Idempotency-Key` so a retried request creates nothing."""
+    data = payload.model_dump(exclude_unset=True)
+
+    def run():
+        customer = services.create_customer(actor=request.actor, data=data)
+        return 201, customer_out(customer)
+
+    status, body = run_idempotent(request, run)
+    return json_response(
+        status,
+        body,
+        {
+            "ETag": f'"{body["number"]}-{body["version"]}"',
+            "Location": f"/api/v1/customers/{body['number']}",
+        },
+    )
+
+
+class ListQuery(Schema):
+    q: str = ""
+    group: str | None = None
+    blocked: bool | None = None
+    location: str | None = None
+    newsletter: bool | None = None
+    tag: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+@router.get("", response={200: CustomerPage, **ERRORS}, summary="List and search customers")
+def list_customers(request: HttpRequest, filters: Query[ListQuery]):
+    f = selectors.CustomerFilter(
+        q=filters.q,
+        group=filters.group,
+        blocked=filters.blocked,
+        location=filters.location,
+        newsletter=filters.newsletter,
+        tag=filters.tag,
+    )
+    page = selectors.list_customers(
+        actor=request.actor, f=f, cursor=filters.cursor, limit=filters.limit
+    )
+    return {"items": [customer_summary(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/lookup",
+    response={200: list[CustomerSummary], **ERRORS},
+    summary="Find customers by phone (caller ID), e-mail or card",
+)
+def lookup(
+    request: HttpRequest,
+    phone: str | None = None,
+    email: str | None = None,
+    card: str | None = None,
+):
+    found = selectors.lookup_customers(actor=request.actor, phone=phone, email=email, card=card)
+    return [customer_summary(c) for c in found]
+
+
+@router.get("/{int:number}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
+def get_customer(request: HttpRequest, number: int):
+    customer = (
+        selectors.visible_customers(request.actor)
+        .prefetch_related("groups", "tags", "allowed_locations")
+        .filter(number=number)
+        .first()
+    )
+    if customer is None:
+        raise DomainError("not_found", _("There is no customer %(n)s.") % {"n": number}, status=404)
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and if_none_match == customer.etag:
+        return HttpResponse(status=304, headers={"ETag": customer.etag})
+    return json_response(200, customer_out(customer), {"ETag": customer.etag})
+
+
+_ETAG_RE = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
+
+
+@router.patch(
+    "/{int:number}",
+    response={200: CustomerOut, **ERRORS},
+    summary="Change a customer (needs If-Match)",
+)
+def patch_customer(request: HttpRequest, number: int, payload: CustomerIn):
+    """Send the ETag of your last GET in `If-Match`; if someone changed the customer since,
+    the answer is 412 and nothing is changed."""
+    if_match = request.headers.get("If-Match")
+    if not if_match:
+        raise DomainError(
+            "if_match_required",
+            _("Send the ETag of the customer you read in the If-Match header."),
+            status=428,
+        )
+    match = _ETAG_RE.match(if_match.strip())
+    if not match or int(match[1]) != number:
+        raise DomainError(
+            "stale_version", _("The If-Match header does not match this customer."), status=412
+        )
+    customer = services.update_customer(
+        actor=request.actor,
+        number=number,
+        data=payload.model_dump(exclude_unset=True),
+        expected_version=int(match[2]),
+    )
+    return json_response(200, customer_out(customer), {"ETag": customer.etag})
+
+
+@router.get(
+    "/{int:number}/history",
+    response={200: HistoryPage, **ERRORS},
+    summary="Who changed what, when and where",
+)
+def history(request: HttpRequest, number: int, cursor: str | None = None, limit: int = 50):
+    page = selectors.customer_history(
+        actor=request.actor, number=number, cursor=cursor, limit=limit
+    )
+    return {"items": [_event_out(e) for e in page.items], "next_cursor": page.next_cursor}
+
+
+def _event_out(e: CustomerEvent) -> dict:
+    return {
+        "at": e.at,
+        "action": e.action,
+        "actor": e.actor_label,
+        "location": e.location_code,
+        "changes": e.changes,
+    }
+
+
+@router.put(
+    "/{int:number}/picture",
+    response={200: CustomerOut, **ERRORS},
+    summary="Upload the customer's picture (JPEG, PNG, WebP, GIF; at most 2 MB)",
+)
+def put_picture(request: HttpRequest, number: int, picture: File[UploadedFile]):
+    customer = services.set_customer_picture(actor=request.actor, number=number, upload=picture)
+    return json_response(200, customer_out(customer), {"ETag": customer.etag})
+
+
+@router.post(
+    "/{int:number}/picture", response={200: CustomerOut, **ERRORS}, include_in_schema=False
+)
+def post_picture(request: HttpRequest, number: int, picture: File[UploadedFile]):
+    return put_picture(request, number, picture)
+
+
+@router.delete(
+    "/{int:number}/picture",
+    response={200: CustomerOut, **ERRORS},
+    summary="Remove the customer's picture",
+)
+def delete_picture(request: HttpRequest, number: int):
+    customer = services.set_customer_picture(actor=request.actor, number=number, upload=None)
+    return json_response(200, customer_out(customer), {"ETag": customer.etag})
+
+
+@router.post(
+    "/{int:number}/cards", response={201: dict, **ERRORS}, summary="Assign a card to the customer"
+)
+def assign_card(request: HttpRequest, number: int, payload: CardIn):
+    from stammgast.cards.services import assign_card as assign
+
+    card = assign(
+        actor=request.actor, customer_number=number, card_number=payload.card, kind=payload.kind
+    )
+    return 201, {"card": card.number, "kind": card.kind, "customer": number}

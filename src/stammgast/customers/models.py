@@ -1,0 +1,238 @@
+"""Customer, customer group, tag, feature definition and the customer's history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from stammgast.core.tenancy import TenantOwned
+from stammgast.tenants.models import PaymentMethod
+
+MEMO_MAX = 200
+THIRD_PARTY_MEMO_MAX = 1_000_000
+
+
+class CustomerKind(models.TextChoices):
+    PRIVATE = "private", _("Private")
+    BUSINESS = "business", _("Business")
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    DIVERSE = "diverse", _("Diverse")
+
+
+class CustomerGroup(TenantOwned):
+    """A group of customers; later carries price level, subsidies and overdraft rules."""
+
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("customer group")
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="group_name_unique")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(TenantOwned):
+    """An item property a guest likes (ItemTAG), e.g. "vegan", "espresso"."""
+
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("tag")
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="tag_name_unique")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FeatureType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Whole number")
+    BOOLEAN = "boolean", _("Yes/no")
+    DATE = "date", _("Date")
+    CHOICE = "choice", _("Choice")
+
+
+class FeatureDefinition(TenantOwned):
+    """A tenant-defined extra field ("feature") every customer of the tenant may carry."""
+
+    key = models.SlugField(_("key"), max_length=50)
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(
+        _("type"), max_length=10, choices=FeatureType.choices, default=FeatureType.TEXT
+    )
+    choices = models.JSONField(default=list, blank=True)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("feature")
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="feature_key_unique")]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Customer(TenantOwned):
+    """One guest or business customer of a tenant, shared by all its locations."""
+
+    number = models.PositiveIntegerField(_("customer number"))
+    kind = models.CharField(
+        _("type"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PRIVATE
+    )
+
+    title = models.CharField(_("title"), max_length=50, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("name"), max_length=100, blank=True)
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    vat_id = models.CharField(_("VAT ID"), max_length=20, blank=True)
+    alias = models.CharField(_("alias"), max_length=100, blank=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+
+    street = models.CharField(_("street/no."), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    city = models.CharField(_("place"), max_length=100, blank=True)
+    care_of = models.CharField(_("c/o"), max_length=100, blank=True)
+    po_box = models.CharField(_("PO box"), max_length=50, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+
+    phone_private = models.CharField(_("telephone private"), max_length=40, blank=True)
+    phone_business = models.CharField(_("telephone business"), max_length=40, blank=True)
+    mobile = models.CharField(_("mobile phone"), max_length=40, blank=True)
+    fax = models.CharField(_("fax"), max_length=40, blank=True)
+    # E.164 forms for caller-ID lookup ("+4930123456"), kept in step by the services.
+    phone_private_e164 = models.CharField(max_length=20, blank=True)
+    phone_business_e164 = models.CharField(max_length=20, blank=True)
+    mobile_e164 = models.CharField(max_length=20, blank=True)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    homepage = models.CharField(_("homepage"), max_length=200, blank=True)
+
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    institute = models.CharField(_("institute"), max_length=100, blank=True)
+    discount = models.PositiveSmallIntegerField(_("discount (%)"), default=0)
+    price_level = models.PositiveSmallIntegerField(_("price level"), default=1)
+    loss_reason = models.CharField(_("reason for loss"), max_length=200, blank=True)
+    payment_method = models.CharField(
+        _("method of payment"),
+        max_length=20,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.CASH,
+    )
+    payment_term_days = models.PositiveSmallIntegerField(_("term of payment (days)"), default=0)
+    groups = models.ManyToManyField(
+        CustomerGroup, blank=True, related_name="customers", verbose_name=_("customer groups")
+    )
+
+    favourite = models.BooleanField(_("favourite"), default=False)
+    blocked = models.BooleanField(_("locked customer"), default=False)
+    lock_text = models.CharField(_("lock text"), max_length=200, blank=True)
+    newsletter = models.BooleanField(_("newsletter"), default=False)
+    invoices_by_email = models.BooleanField(_("invoices by e-mail"), default=False)
+
+    memo = models.CharField(_("memo"), max_length=MEMO_MAX, blank=True)
+    third_party_memo = models.TextField(_("third-party memo"), blank=True)
+    comments = models.TextField(_("comments"), blank=True)
+    tags = models.ManyToManyField(
+        Tag, blank=True, related_name="customers", verbose_name=_("tags / preferences")
+    )
+    features = models.JSONField(_("features"), default=dict, blank=True)
+    picture = models.ImageField(_("picture"), upload_to="pictures/%Y/%m/", blank=True)
+
+    # Empty means every location of the tenant may serve the customer.
+    allowed_locations = models.ManyToManyField(
+        "tenants.Location",
+        blank=True,
+        related_name="restricted_customers",
+        verbose_name=_("restricted to locations"),
+    )
+    location_restricted = models.BooleanField(default=False)
+
+    # Case- and accent-folded text of the searchable fields (see core.text.search_forms).
+    search_text = models.TextField(blank=True, default="")
+    # Written with the history entry in the same transaction; a copy kept for sorting,
+    # filtering and export without reading the history.
+    created_at = models.DateTimeField(_("customer created"))
+    updated_at = models.DateTimeField(_("customer last changed"))
+    created_location = models.ForeignKey(
+        "tenants.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Bumped on every change; the API's ETag.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="customer_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1, number__lte=9_999_999),
+                name="customer_number_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discount__lte=100), name="customer_discount_percent"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "email"], name="customer_email_idx"),
+            models.Index(fields=["tenant", "phone_private_e164"], name="customer_phone_priv_idx"),
+            models.Index(fields=["tenant", "phone_business_e164"], name="customer_phone_bus_idx"),
+            models.Index(fields=["tenant", "mobile_e164"], name="customer_mobile_idx"),
+            models.Index(fields=["tenant", "created_at"], name="customer_created_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="customer_updated_idx"),
+            models.Index(fields=["tenant", "last_name", "number"], name="customer_name_idx"),
+            models.Index(fields=["tenant", "postcode"], name="customer_postcode_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        person = " ".join(p for p in (self.first_name, self.last_name) if p)
+        if self.kind == CustomerKind.BUSINESS and self.company_name:
+            return f"{self.company_name} ({person})" if person else self.company_name
+        return person or self.company_name or self.alias
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.number}-{self.version}"'
+
+
+class CustomerEvent(TenantOwned):
+    """One entry of a customer's history: who changed which fields from what to what."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("changed")
+        BLOCKED = "blocked", _("blocked")
+        UNBLOCKED = "unblocked", _("unblocked")
+        DEFAULT_APPLIED = "default_applied", _("tenant default applied")
+        LOCATION_RELEASED = "location_released", _("location left the group")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_client = models.ForeignKey(
+        "tenants.ApiClient", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Names as they were, so the trail stays readable after a user or client is gone.
+    actor_label = models.CharField(max_length=200)
+    location_code = models.CharField(max_length=30, blank=True)
+    # {"field": [old, new]}
+    changes = models.JSONField(default=dict)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("customer history entry")
+        indexes = [models.Index(fields=["customer", "-at", "-id"], name="event_customer_at_idx")]
+        ordering = ["-at", "-id"]

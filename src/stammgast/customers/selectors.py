@@ -1,0 +1,238 @@
+"""Reads of the customer master: visibility, search, lookup, history, keyset pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+
+from stammgast.core.errors import DomainError, NotFound
+from stammgast.core.text import fold
+from stammgast.tenants.actor import Actor
+
+from .models import Customer, CustomerEvent
+from .validation import phone_to_e164
+
+MIN_SEARCH_TERM = 3
+MAX_PAGE = 200
+
+
+def visible_customers(actor: Actor) -> QuerySet[Customer]:
+    """The active tenant's customers this actor may see (location restrictions applied)."""
+    qs = Customer.objects.all()
+    if actor.location_bound:
+        qs = qs.filter(
+            Q(location_restricted=False)
+            | Q(
+                pk__in=Customer.allowed_locations.through.objects.filter(
+                    location_id=actor.location.pk
+                ).values("customer_id")
+            )
+        )
+    return qs
+
+
+def get_customer(*, actor: Actor, number: int, for_update: bool = False) -> Customer:
+    qs = visible_customers(actor)
+    if for_update:
+        qs = (
+            qs.select_for_update(of=("self",))
+            if connection.features.has_select_for_update_of
+            else qs.select_for_update()
+        )
+    try:
+        return qs.get(number=number)
+    except Customer.DoesNotExist:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number}) from None
+
+
+# --- cursors ---------------------------------------------------------------------------
+
+
+def encode_cursor(values: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(value, dict):
+            raise ValueError
+        return value
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise DomainError(
+            "invalid_cursor",
+            _("The cursor is not valid; start from the first page."),
+            fields={"cursor": _("Not valid.")},
+            status=400,
+        ) from None
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+def search_terms(q: str) -> list[str]:
+    """Folded terms of at least 3 characters; digits-only terms also match numbers."""
+    return [t for t in fold(q).split() if len(t) >= MIN_SEARCH_TERM]
+
+
+def _sqlite_fts_query(terms: list[str]) -> str:
+    # Each term is a quoted phrase: FTS5's trigram tokenizer matches it as a substring.
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
+    q = (q or "").strip()
+    if not q:
+        return qs
+    terms = search_terms(q)
+    number_match = Q(number=int(q)) if re.fullmatch(r"\d{1,7}", q) else Q(pk__in=[])
+    if not terms:
+        if re.fullmatch(r"\d{1,7}", q):
+            return qs.filter(number_match)
+        raise DomainError(
+            "search_too_short",
+            _("Enter at least %(n)d characters to search.") % {"n": MIN_SEARCH_TERM},
+            fields={"q": _("Enter at least %(n)d characters.") % {"n": MIN_SEARCH_TERM}},
+            status=400,
+        )
+    if connection.vendor == "postgresql":
+        text_match = Q()
+        for term in terms:
+            # LIKE with a pg_trgm GIN index on search_text: substring match, index-assisted.
+            text_match &= Q(search_text__contains=term)
+        return qs.filter(text_match | number_match)
+    match = RawSQL(
+        "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s",
+        [_sqlite_fts_query(terms)],
+    )
+    return qs.filter(Q(pk__in=match) | number_match)
+
+
+@dataclass
+class CustomerFilter:
+    q: str = ""
+    group: str | None = None
+    blocked: bool | None = None
+    location: str | None = None
+    newsletter: bool | None = None
+    price_level: int | None = None
+    tag: str | None = None
+
+
+def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
+    qs = visible_customers(actor)
+    qs = apply_search(qs, f.q)
+    if f.group:
+        qs = qs.filter(groups__name=f.group)
+    if f.blocked is not None:
+        qs = qs.filter(blocked=f.blocked)
+    if f.newsletter is not None:
+        qs = qs.filter(newsletter=f.newsletter)
+    if f.price_level is not None:
+        qs = qs.filter(price_level=f.price_level)
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag)
+    if f.location:
+        # Customers that location may serve: unrestricted ones and those restricted to it.
+        qs = qs.filter(Q(location_restricted=False) | Q(allowed_locations__code=f.location))
+    return qs
+
+
+def list_customers(
+    *, actor: Actor, f: CustomerFilter, cursor: str | None = None, limit: int = 50
+) -> Page:
+    """One keyset page of customers ordered by number."""
+    limit = max(1, min(limit, MAX_PAGE))
+    qs = filter_customers(actor, f)
+    position = decode_cursor(cursor)
+    if position is not None:
+        after = position.get("n")
+        if not isinstance(after, int):
+            raise DomainError(
+                "invalid_cursor",
+                _("The cursor is not valid."),
+                status=400,
+                fields={"cursor": _("Not valid.")},
+            )
+        qs = qs.filter(number__gt=after)
+    rows = list(qs.order_by("number").prefetch_related("groups")[: limit + 1])
+    next_cursor = encode_cursor({"n": rows[limit - 1].number}) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+# --- lookup ----------------------------------------------------------------------------
+
+
+def lookup_customers(
+    *, actor: Actor, phone: str | None = None, email: str | None = None, card: str | None = None
+) -> list[Customer]:
+    """Caller-ID, e-mail or card lookup: exact matches only, at most 20."""
+    given = [x for x in (phone, email, card) if x]
+    if len(given) != 1:
+        raise DomainError(
+            "lookup_needs_one",
+            _("Give exactly one of phone, email or card."),
+            status=400,
+            fields={"phone": _("Give exactly one of phone, email or card.")},
+        )
+    qs = visible_customers(actor)
+    if phone:
+        e164 = phone_to_e164(phone, actor.tenant.default_country)
+        if e164 is None:
+            raise DomainError(
+                "invalid_phone",
+                _("Not a phone number."),
+                status=400,
+                fields={"phone": _("Not a phone number.")},
+            )
+        qs = qs.filter(
+            Q(phone_private_e164=e164) | Q(mobile_e164=e164) | Q(phone_business_e164=e164)
+        )
+    elif email:
+        qs = qs.filter(email=email.strip().lower())
+    else:
+        from stammgast.cards.selectors import customer_ids_for_card
+
+        qs = qs.filter(pk__in=customer_ids_for_card(card.strip()))
+    return list(qs.order_by("number").prefetch_related("groups")[:20])
+
+
+# --- history ---------------------------------------------------------------------------
+
+
+def customer_history(
+    *, actor: Actor, number: int, cursor: str | None = None, limit: int = 50
+) -> Page:
+    customer = get_customer(actor=actor, number=number)
+    limit = max(1, min(limit, MAX_PAGE))
+    qs = CustomerEvent.objects.filter(customer=customer).order_by("-id")
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            qs = qs.filter(id__lt=int(position["id"]))
+        except (KeyError, TypeError, ValueError):
+            raise DomainError(
+                "invalid_cursor",
+                _("The cursor is not valid."),
+                status=400,
+                fields={"cursor": _("Not valid.")},
+            ) from None
+    rows = list(qs[: limit + 1])
+    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)

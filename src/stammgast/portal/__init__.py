@@ -1,0 +1,1 @@
+"""The staff portal's shell: login, layout, navigation, dashboard."""

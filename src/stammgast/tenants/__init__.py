@@ -1,0 +1,1 @@
+"""Tenants (central customer groups), their locations, number ranges, staff roles, API clients."""

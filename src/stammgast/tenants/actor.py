@@ -1,0 +1,107 @@
+"""Who is acting: a staff user or an API client, in a tenant, maybe at one location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from stammgast.core.errors import PermissionDenied
+
+from .models import ApiClient, Location, Role, Scope, Tenant
+
+# What each staff role and each API scope may do. Reading is allowed to everyone who is
+# let in at all; the rest is listed here and nowhere else.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.TENANT_ADMIN: {
+        "customers.create",
+        "customers.change",
+        "customers.change_payment",
+        "customers.block",
+        "tenant.manage",
+        "customers.export",
+        "customers.import",
+    },
+    Role.LOCATION_MANAGER: {
+        "customers.create",
+        "customers.change",
+        "customers.change_payment",
+        "customers.block",
+        "customers.export",
+    },
+    Role.CASHIER: {"customers.create", "customers.change", "customers.block"},
+    Role.READ_ONLY: set(),
+}
+SCOPE_PERMISSIONS: dict[str, set[str]] = {
+    Scope.POS: {
+        "customers.create",
+        "customers.change",
+        "customers.change_payment",
+        "customers.block",
+    },
+    Scope.WEBSHOP: {"customers.create", "customers.change"},
+    Scope.THIRDPARTY: {"customers.create", "customers.change", "customers.third_party_memo"},
+    Scope.READONLY: set(),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    tenant: Tenant
+    user: object | None = None
+    api_client: ApiClient | None = None
+    location: Location | None = None
+    role: str | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    # True when the actor works for one location only and sees only the customers that
+    # location may serve; false for head office staff and unbound API clients.
+    location_bound: bool = False
+
+    @classmethod
+    def for_api_client(cls, client: ApiClient) -> Actor:
+        perms: set[str] = set()
+        for scope in client.scopes:
+            perms |= SCOPE_PERMISSIONS.get(scope, set())
+        return cls(
+            tenant=client.tenant,
+            api_client=client,
+            location=client.location,
+            permissions=frozenset(perms),
+            location_bound=client.location is not None,
+        )
+
+    @classmethod
+    def for_staff(cls, *, tenant: Tenant, user, role: str, location: Location | None) -> Actor:
+        return cls(
+            tenant=tenant,
+            user=user,
+            role=role,
+            location=location,
+            permissions=frozenset(ROLE_PERMISSIONS.get(role, set())),
+            location_bound=location is not None,
+        )
+
+    @classmethod
+    def system(cls, tenant: Tenant, *, location: Location | None = None) -> Actor:
+        """Operators on the command line: everything a tenant admin may do."""
+        return cls(
+            tenant=tenant,
+            location=location,
+            role=Role.TENANT_ADMIN,
+            permissions=frozenset(ROLE_PERMISSIONS[Role.TENANT_ADMIN]),
+        )
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str, message: str | None = None) -> None:
+        if not self.can(permission):
+            raise PermissionDenied(message or _("You are not allowed to do this."))
+
+    @property
+    def label(self) -> str:
+        if self.api_client is not None:
+            return f"API: {self.api_client.name}"
+        if self.user is not None:
+            return self.user.get_username()
+        return "system"

@@ -1,0 +1,28 @@
+"""Activates the tenant of the logged-in staff user for the request, and always resets it."""
+
+from __future__ import annotations
+
+from stammgast.core import tenancy
+
+
+class TenantMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = tenancy.activate(None)
+        request.actor = None
+        try:
+            # The API authenticates by key inside its own auth hook; the portal by session.
+            if not request.path.startswith("/api/"):
+                user = request.user
+                if user.is_authenticated:
+                    from .services import staff_actor
+
+                    actor = staff_actor(user)
+                    if actor is not None:
+                        request.actor = actor
+                        tenancy.activate(actor.tenant)
+            return self.get_response(request)
+        finally:
+            tenancy.deactivate(token)

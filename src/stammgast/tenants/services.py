@@ -1,0 +1,317 @@
+"""Writes for tenants, locations, staff users and API keys: one function per use case."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from stammgast.core.errors import Conflict, DomainError, NotFound
+from stammgast.core.tenancy import tenant_scope
+
+from .models import MAX_CUSTOMER_NUMBER, ApiClient, Location, Membership, Role, Scope, Tenant
+
+KEY_PREFIX_LEN = 8
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+
+
+def _check_slug(value: str, field: str) -> str:
+    if not _SLUG_RE.match(value or ""):
+        raise DomainError(
+            "invalid_slug",
+            _("Use lower-case letters, digits and hyphens (at most 50)."),
+            fields={field: _("Use lower-case letters, digits and hyphens (at most 50).")},
+            status=422,
+        )
+    return value
+
+
+def _check_name(value: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > 200:
+        raise DomainError(
+            "invalid_name",
+            _("A name of 1 to 200 characters is required."),
+            fields={"name": _("A name of 1 to 200 characters is required.")},
+            status=422,
+        )
+    return value
+
+
+@transaction.atomic
+def create_tenant(*, slug: str, name: str) -> Tenant:
+    _check_slug(slug, "slug")
+    name = _check_name(name)
+    if Tenant.objects.filter(slug=slug).exists():
+        raise Conflict(
+            "tenant_exists",
+            _("A tenant with this slug exists already."),
+            fields={"slug": _("Already taken.")},
+        )
+    return Tenant.objects.create(slug=slug, name=name)
+
+
+def parse_number_range(text: str | None) -> tuple[int, int] | None:
+    """ "1000-1999" -> (1000, 1999); None or "" -> None."""
+    if not text:
+        return None
+    match = re.fullmatch(r"\s*(\d{1,7})\s*-\s*(\d{1,7})\s*", text)
+    if not match:
+        raise DomainError(
+            "invalid_number_range",
+            _("Give the range as FROM-TO, e.g. 1000-1999."),
+            fields={"numbers": _("Give the range as FROM-TO, e.g. 1000-1999.")},
+            status=422,
+        )
+    return int(match[1]), int(match[2])
+
+
+def _check_number_range(
+    tenant: Tenant, numbers: tuple[int, int] | None, exclude: Location | None = None
+) -> None:
+    if numbers is None:
+        return
+    low, high = numbers
+    if not (1 <= low <= high <= MAX_CUSTOMER_NUMBER):
+        raise DomainError(
+            "invalid_number_range",
+            _("A number range lies within 1 to 9,999,999 and FROM is not above TO."),
+            fields={
+                "numbers": _("A number range lies within 1 to 9,999,999 and FROM is not above TO.")
+            },
+            status=422,
+        )
+    overlapping = Location.objects.filter(number_from__lte=high, number_to__gte=low)
+    if exclude is not None:
+        overlapping = overlapping.exclude(pk=exclude.pk)
+    if clash := overlapping.first():
+        raise Conflict(
+            "number_range_overlap",
+            _("The range overlaps the range of location %(code)s.") % {"code": clash.code},
+            fields={"numbers": _("Overlaps location %(code)s.") % {"code": clash.code}},
+        )
+
+
+@transaction.atomic
+def create_location(
+    *, tenant: Tenant, code: str, name: str, numbers: tuple[int, int] | None = None
+) -> Location:
+    _check_slug(code, "code")
+    name = _check_name(name)
+    with tenant_scope(tenant):
+        # Serialise range checks per tenant so two new locations cannot take one range.
+        Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if Location.objects.filter(code=code).exists():
+            raise Conflict(
+                "location_exists",
+                _("This tenant has a location with this code."),
+                fields={"code": _("Already taken.")},
+            )
+        _check_number_range(tenant, numbers)
+        low, high = numbers or (None, None)
+        return Location.objects.create(
+            tenant=tenant,
+            code=code,
+            name=name,
+            number_from=low,
+            number_to=high,
+            number_counter=(low - 1) if low else 0,
+        )
+
+
+def get_tenant(slug: str) -> Tenant:
+    try:
+        return Tenant.objects.get(slug=slug)
+    except Tenant.DoesNotExist:
+        raise NotFound(_("There is no tenant %(slug)s.") % {"slug": slug}) from None
+
+
+def get_location(tenant: Tenant, code: str) -> Location:
+    with tenant_scope(tenant):
+        try:
+            return Location.objects.get(code=code)
+        except Location.DoesNotExist:
+            raise NotFound(
+                _("Tenant %(tenant)s has no location %(code)s.")
+                % {"tenant": tenant.slug, "code": code}
+            ) from None
+
+
+@transaction.atomic
+def create_staff_user(
+    *,
+    tenant: Tenant,
+    username: str,
+    password: str,
+    role: str,
+    location: Location | None = None,
+    email: str = "",
+) -> object:
+    if role not in Role.values:
+        raise DomainError(
+            "invalid_role",
+            _("Unknown role."),
+            fields={"role": _("Choose one of: %(roles)s.") % {"roles": ", ".join(Role.values)}},
+            status=422,
+        )
+    if role == Role.TENANT_ADMIN and location is not None:
+        raise DomainError(
+            "invalid_role",
+            _("A tenant administrator works for the whole tenant."),
+            fields={"location": _("Leave empty for a tenant administrator.")},
+            status=422,
+        )
+    if role == Role.LOCATION_MANAGER and location is None:
+        raise DomainError(
+            "invalid_role",
+            _("A location manager needs a location."),
+            fields={"location": _("Required for this role.")},
+            status=422,
+        )
+    User = get_user_model()
+    user = User(username=username, email=email)
+    try:
+        User.username_validator(username)
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise DomainError(
+            "invalid_user",
+            _("The user cannot be created."),
+            fields={
+                "password"
+                if "password" in str(exc.messages).lower() or "Passwort" in str(exc.messages)
+                else "username": exc.messages
+            },
+            status=422,
+        ) from None
+    if User.objects.filter(username=username).exists():
+        raise Conflict(
+            "user_exists", _("This username is taken."), fields={"username": _("Already taken.")}
+        )
+    user.set_password(password)
+    user.save()
+    with tenant_scope(tenant):
+        Membership.objects.create(tenant=tenant, user=user, role=role, location=location)
+    return user
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_key(
+    *, tenant: Tenant, name: str, scopes: list[str], location: Location | None = None
+) -> tuple[ApiClient, str]:
+    """Create an API client; the key is returned once and only its hash is kept."""
+    name = _check_name(name)
+    unknown = [s for s in scopes if s not in Scope.values]
+    if not scopes or unknown:
+        raise DomainError(
+            "invalid_scopes",
+            _("Unknown or missing scopes."),
+            fields={"scopes": _("Choose from: %(scopes)s.") % {"scopes": ", ".join(Scope.values)}},
+            status=422,
+        )
+    # 32 random bytes: guessing is hopeless, so a fast hash protects the stored value.
+    prefix = secrets.token_hex(KEY_PREFIX_LEN // 2)
+    key = f"sg_{prefix}_{secrets.token_urlsafe(32)}"
+    with tenant_scope(tenant):
+        client = ApiClient.objects.create(
+            tenant=tenant,
+            name=name,
+            scopes=sorted(set(scopes)),
+            location=location,
+            key_prefix=prefix,
+            key_hash=_hash_key(key),
+        )
+    return client, key
+
+
+def authenticate_api_key(key: str) -> ApiClient | None:
+    """The active API client holding `key`, or None."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "sg" or len(parts[1]) != KEY_PREFIX_LEN:
+        return None
+    client = (
+        ApiClient.all_tenants.select_related("tenant", "location")
+        .filter(key_prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if client is None or not secrets.compare_digest(client.key_hash, _hash_key(key)):
+        return None
+    return client
+
+
+@transaction.atomic
+def revoke_api_key(*, client: ApiClient) -> None:
+    ApiClient.all_tenants.filter(pk=client.pk).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def detach_location(*, location: Location, new_slug: str, new_name: str) -> Tenant:
+    """A location leaves its group: it moves to a new tenant with an empty customer base.
+
+    The customers stay with the old group (they travel only by export and import). Staff
+    bound to the location and API clients of its tills move with it.
+    """
+    old_tenant = location.tenant
+    new_tenant = create_tenant(slug=new_slug, name=new_name)
+    # These writes cross tenants on purpose: that is what leaving a group means.
+    from stammgast.customers.services import release_location_from_customers
+
+    with tenant_scope(old_tenant):
+        release_location_from_customers(location=location)
+    Membership.all_tenants.filter(location=location).update(tenant=new_tenant)
+    ApiClient.all_tenants.filter(location=location).update(tenant=new_tenant)
+    Location.all_tenants.filter(pk=location.pk).update(
+        tenant=new_tenant, number_counter=(location.number_from - 1 if location.number_from else 0)
+    )
+    location.refresh_from_db()
+    return new_tenant
+
+
+def unique_slug(base: str) -> str:
+    slug = slugify(base)[:40] or "tenant"
+    candidate, n = slug, 1
+    while Tenant.objects.filter(slug=candidate).exists():
+        n += 1
+        candidate = f"{slug}-{n}"
+    return candidate
+
+
+def staff_actor(user, *, location_code: str | None = None):
+    """The Actor for a logged-in staff user, or None if the user belongs to no tenant."""
+    from .actor import Actor
+
+    membership = (
+        Membership.all_tenants.select_related("tenant", "location")
+        .filter(user=user)
+        .order_by("location_id")
+        .first()
+    )
+    if membership is None:
+        return None
+    return Actor.for_staff(
+        tenant=membership.tenant, user=user, role=membership.role, location=membership.location
+    )
+
+
+def ensure_integrity(fn):
+    """Turn a late uniqueness race into a clear conflict."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except IntegrityError as exc:
+            raise Conflict("conflict", _("The change conflicts with existing data.")) from exc
+
+    return wrapper

@@ -1,0 +1,19 @@
+"""URL map: portal, self-service, API and (for superusers) Django admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from stammgast.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("stammgast.portal.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
