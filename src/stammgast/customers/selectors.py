@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError, NotFound
@@ -124,8 +126,24 @@ def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
     return qs.filter(Q(pk__in=match) | number_match)
 
 
+SORTS = {
+    "number": ("number",),
+    "-number": ("-number",),
+    "name": ("last_name", "first_name", "number"),
+    "-name": ("-last_name", "-first_name", "-number"),
+    "postcode": ("postcode", "number"),
+    "-postcode": ("-postcode", "-number"),
+    "created": ("created_at", "number"),
+    "-created": ("-created_at", "-number"),
+    "changed": ("updated_at", "number"),
+    "-changed": ("-updated_at", "-number"),
+}
+
+
 @dataclass
 class CustomerFilter:
+    """The filter of the customer list; Export exports exactly what it selects."""
+
     q: str = ""
     group: str | None = None
     blocked: bool | None = None
@@ -133,46 +151,101 @@ class CustomerFilter:
     newsletter: bool | None = None
     price_level: int | None = None
     tag: str | None = None
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    changed_from: dt.date | None = None
+    changed_to: dt.date | None = None
+    sort: str = "number"
+
+    def as_dict(self) -> dict[str, str]:
+        """The settings that are set, as text (for the export's filter file and links)."""
+        out = {}
+        for key, value in asdict(self).items():
+            if value in (None, "") or (key == "sort" and value == "number"):
+                continue
+            out[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return out
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
     qs = visible_customers(actor)
     qs = apply_search(qs, f.q)
     if f.group:
-        qs = qs.filter(groups__name=f.group)
+        qs = qs.filter(pk__in=Customer.groups.through.objects
+                       .filter(customergroup__name=f.group).values("customer_id"))
+    if f.tag:
+        qs = qs.filter(pk__in=Customer.tags.through.objects
+                       .filter(tag__name=f.tag).values("customer_id"))
     if f.blocked is not None:
         qs = qs.filter(blocked=f.blocked)
     if f.newsletter is not None:
         qs = qs.filter(newsletter=f.newsletter)
     if f.price_level is not None:
         qs = qs.filter(price_level=f.price_level)
-    if f.tag:
-        qs = qs.filter(tags__name=f.tag)
     if f.location:
         # Customers that location may serve: unrestricted ones and those restricted to it.
-        qs = qs.filter(Q(location_restricted=False) | Q(allowed_locations__code=f.location))
+        qs = qs.filter(Q(location_restricted=False)
+                       | Q(pk__in=Customer.allowed_locations.through.objects
+                           .filter(location__code=f.location).values("customer_id")))
+    if f.created_from:
+        qs = qs.filter(created_at__gte=_day_start(f.created_from))
+    if f.created_to:
+        qs = qs.filter(created_at__lt=_day_start(f.created_to + dt.timedelta(days=1)))
+    if f.changed_from:
+        qs = qs.filter(updated_at__gte=_day_start(f.changed_from))
+    if f.changed_to:
+        qs = qs.filter(updated_at__lt=_day_start(f.changed_to + dt.timedelta(days=1)))
     return qs
 
 
-def list_customers(
-    *, actor: Actor, f: CustomerFilter, cursor: str | None = None, limit: int = 50
-) -> Page:
-    """One keyset page of customers ordered by number."""
+def _cursor_value(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _parse_cursor_value(field: str, value):
+    if field in ("created_at", "updated_at"):
+        return dt.datetime.fromisoformat(value)
+    if field == "number" and not isinstance(value, int):
+        raise ValueError
+    if field != "number" and not isinstance(value, str):
+        raise ValueError
+    return value
+
+
+def list_customers(*, actor: Actor, f: CustomerFilter, cursor: str | None = None,
+                   limit: int = 50) -> Page:
+    """One keyset page of customers in the filter's order (ties broken by number)."""
     limit = max(1, min(limit, MAX_PAGE))
+    if f.sort not in SORTS:
+        raise DomainError("invalid_sort", _("Unknown sort order."), status=400,
+                          fields={"sort": _("Choose one of: %(s)s.") % {"s": ", ".join(SORTS)}})
+    order = SORTS[f.sort]
+    fields = [o.lstrip("-") for o in order]
     qs = filter_customers(actor, f)
     position = decode_cursor(cursor)
     if position is not None:
-        after = position.get("n")
-        if not isinstance(after, int):
-            raise DomainError(
-                "invalid_cursor",
-                _("The cursor is not valid."),
-                status=400,
-                fields={"cursor": _("Not valid.")},
-            )
-        qs = qs.filter(number__gt=after)
-    rows = list(qs.order_by("number").prefetch_related("groups")[: limit + 1])
-    next_cursor = encode_cursor({"n": rows[limit - 1].number}) if len(rows) > limit else None
+        try:
+            values = [_parse_cursor_value(fd, position[fd]) for fd in fields]
+        except (KeyError, TypeError, ValueError):
+            raise DomainError("invalid_cursor", _("The cursor is not valid."), status=400,
+                              fields={"cursor": _("Not valid.")}) from None
+        # Row-value comparison "(a, b, c) > (x, y, z)" written as nested OR/AND.
+        after = Q(pk__in=[])
+        for i, fd in enumerate(fields):
+            step = Q(**{f"{fd}__{'lt' if order[i].startswith('-') else 'gt'}": values[i]})
+            for j in range(i):
+                step &= Q(**{fields[j]: values[j]})
+            after |= step
+        qs = qs.filter(after)
+    rows = list(qs.order_by(*order).prefetch_related("groups")[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor({fd: _cursor_value(getattr(last, fd)) for fd in fields})
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 

@@ -1,0 +1,40 @@
+# stammgast: `make run` serves the embedded default with demo data; `make test` runs the suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install install-dev run test test-sqlite test-postgres lint bench browser
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+
+run: install
+	$(BIN)/stammgast migrate --no-input -v0
+	$(BIN)/stammgast demo
+	$(BIN)/stammgast serve
+
+browser:
+	bash scripts/install-browser.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-sqlite: install-dev browser
+	env -u DATABASE_URL STAMMGAST_EXPECT_DB=sqlite $(BIN)/pytest
+
+test-postgres: install-dev browser
+	DATABASE_URL=$(PG_URL) STAMMGAST_EXPECT_DB=postgresql $(BIN)/pytest
+
+test: lint test-sqlite test-postgres
+
+bench: install-dev
+	$(BIN)/python -m benchmarks
