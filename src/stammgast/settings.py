@@ -98,8 +98,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
     }
 else:
+    # One test database per test process, so parallel runs on one server do not collide.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
-        "TEST_DATABASE_NAME", "test_stammgast"
+        "TEST_DATABASE_NAME", f"test_stammgast_{os.getpid()}"
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
