@@ -38,8 +38,16 @@ class Command(DomainCommand):
             elif action == "set":
                 value = opts["value"]
                 if opts["field"] == "newsletter":
-                    value = {"true": True, "yes": True, "ja": True, "1": True, "false": False,
-                             "no": False, "nein": False, "0": False}.get(value.lower(), value)
+                    value = {
+                        "true": True,
+                        "yes": True,
+                        "ja": True,
+                        "1": True,
+                        "false": False,
+                        "no": False,
+                        "nein": False,
+                        "0": False,
+                    }.get(value.lower(), value)
                 services.update_tenant_defaults(actor=actor, data={opts["field"]: value})
                 self.stdout.write(f"New customers get {opts['field']} = {opts['value']}.")
             elif action == "preview":
