@@ -1,0 +1,385 @@
+"""Portal pages for customers: the list, the record in registers, create and edit.
+
+Views are thin: they turn a form into a call of the customer services or selectors and
+show the DomainError they raise next to the fields it names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import FieldDoesNotExist
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from stammgast.core.errors import DomainError, NotFound, PreconditionFailed
+from stammgast.portal.shortcuts import render_page, staff_required
+
+from . import forms, selectors, services
+from .models import Customer, CustomerEvent, CustomerKind
+
+# --- registers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Register:
+    """One tab of the customer record.
+
+    `template` shows it; `form` (if any) edits it, and `permission` is what the actor
+    needs to open the form. Later apps (cards, credit, bills) add a line to REGISTERS.
+    """
+
+    slug: str
+    label: str
+    template: str
+    permission: str | None = None
+    form: type[forms.CustomerForm] | None = None
+
+
+REGISTERS: list[Register] = [
+    Register(
+        "master",
+        gettext_lazy("Master data"),
+        "customers/registers/fields.html",
+        "customers.change",
+        forms.MasterDataForm,
+    ),
+    Register(
+        "address",
+        gettext_lazy("Address and contact"),
+        "customers/registers/fields.html",
+        "customers.change",
+        forms.AddressForm,
+    ),
+    Register(
+        "payment",
+        gettext_lazy("Payment information"),
+        "customers/registers/fields.html",
+        "customers.change_payment",
+        forms.PaymentForm,
+    ),
+    Register(
+        "settings",
+        gettext_lazy("Settings"),
+        "customers/registers/fields.html",
+        "customers.change",
+        forms.SettingsForm,
+    ),
+    Register(
+        "memos",
+        gettext_lazy("Memos"),
+        "customers/registers/memos.html",
+        "customers.change",
+        forms.MemoForm,
+    ),
+    Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html"),
+    Register(
+        "tags",
+        gettext_lazy("Tags, preferences and features"),
+        "customers/registers/tags.html",
+        "customers.change",
+        forms.TagsForm,
+    ),
+    Register(
+        "comments",
+        gettext_lazy("Comments"),
+        "customers/registers/comments.html",
+        "customers.change",
+        forms.CommentsForm,
+    ),
+    Register("history", gettext_lazy("History"), "customers/registers/history.html"),
+]
+REGISTERS_BY_SLUG = {r.slug: r for r in REGISTERS}
+
+
+def can_edit(actor, register: Register) -> bool:
+    return register.form is not None and (
+        register.permission is None or actor.can(register.permission)
+    )
+
+
+def _register_or_404(slug: str) -> Register:
+    try:
+        return REGISTERS_BY_SLUG[slug]
+    except KeyError:
+        raise Http404(_("There is no such register.")) from None
+
+
+def _customer_or_404(request: HttpRequest, number: int) -> Customer:
+    try:
+        return selectors.get_customer(actor=request.actor, number=number)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+# --- display values --------------------------------------------------------------------
+
+
+def display_value(customer: Customer, name: str) -> Any:
+    """A field's value as a person reads it (choice labels, yes/no, dates, lists)."""
+    if name == "groups":
+        return ", ".join(sorted(g.name for g in customer.groups.all()))
+    if name == "allowed_locations":
+        return ", ".join(sorted(loc.name for loc in customer.allowed_locations.all())) or _(
+            "all locations"
+        )
+    value = getattr(customer, name)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dt.date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    display = getattr(customer, f"get_{name}_display", None)
+    if display is not None:
+        return display()
+    return value
+
+
+def field_label(name: str) -> str:
+    try:
+        return str(Customer._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+def history_rows(page: selectors.Page) -> list[dict]:
+    rows = []
+    for event in page.items:
+        changes = [
+            {"field": field_label(field), "old": _plain(old), "new": _plain(new)}
+            for field, (old, new) in sorted(event.changes.items())
+        ]
+        rows.append(
+            {
+                "at": event.at,
+                "action": CustomerEvent.Action(event.action).label
+                if event.action in CustomerEvent.Action.values
+                else event.action,
+                "who": event.actor_label,
+                "where": event.location_code,
+                "changes": changes,
+            }
+        )
+    return rows
+
+
+def _plain(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+# --- list ------------------------------------------------------------------------------
+
+SORTABLE_COLUMNS = {"number": "number", "name": "name", "postcode": "postcode"}
+
+
+@staff_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = forms.CustomerFilterForm(request.GET or None)
+    f = form.to_filter()
+    page = None
+    search_error = None
+    try:
+        page = selectors.list_customers(
+            actor=request.actor, f=f, cursor=request.GET.get("cursor") or None, limit=50
+        )
+    except DomainError as exc:
+        search_error = exc.fields.get("q", [exc.message])[0] if exc.fields else exc.message
+        if "cursor" in exc.fields:
+            search_error = exc.message
+    params = forms.filter_params(f)
+    base_query = urlencode(params)
+    sort_links = {}
+    for column, key in SORTABLE_COLUMNS.items():
+        descending = f.sort == key
+        sort_links[column] = {
+            "url": "?" + urlencode({**params, "sort": f"-{key}" if descending else key}),
+            "state": "ascending" if f.sort == key else "descending" if f.sort == f"-{key}" else "",
+        }
+    context = {
+        "nav": "customers",
+        "form": form,
+        "page": page,
+        "search_error": search_error,
+        "query": base_query,
+        "export_url": "/exchange/export/" + (f"?{base_query}" if base_query else ""),
+        "next_url": "?" + urlencode({**params, "cursor": page.next_cursor})
+        if page and page.next_cursor
+        else None,
+        "first_url": "?" + base_query if request.GET.get("cursor") else None,
+        "sort_links": sort_links,
+        "can_create": request.actor.can("customers.create"),
+        "can_export": request.actor.can("customers.export"),
+    }
+    if request.htmx and not request.htmx.boosted and request.htmx.target == "customer-results":
+        return render(request, "customers/_results.html", context)
+    return render_page(request, "customers/list.html", context)
+
+
+# --- record ----------------------------------------------------------------------------
+
+
+def _record_context(request: HttpRequest, customer: Customer, register: Register) -> dict:
+    actor = request.actor
+    return {
+        "nav": "customers",
+        "customer": customer,
+        "register": register,
+        "registers": [
+            {"slug": r.slug, "label": r.label, "current": r.slug == register.slug}
+            for r in REGISTERS
+        ],
+        "can_edit": can_edit(actor, register),
+    }
+
+
+@staff_required
+def customer_record(request: HttpRequest, number: int, register: str = "master") -> HttpResponse:
+    reg = _register_or_404(register)
+    customer = _customer_or_404(request, number)
+    context = _record_context(request, customer, reg)
+    if reg.form is not None:
+        form = reg.form(actor=request.actor, customer=customer)
+        context["form"] = form
+        context["rows"] = [
+            {"label": form.fields[name].label, "value": display_value(customer, name)}
+            for name in form.base_fields
+            if not (customer.kind == CustomerKind.PRIVATE and name in ("company_name", "vat_id"))
+        ]
+        if reg.slug == "tags":
+            context["features"] = [
+                (d.label, customer.features.get(d.key)) for d in form.definitions
+            ]
+    if reg.slug == "history":
+        page = selectors.customer_history(
+            actor=request.actor, number=number, cursor=request.GET.get("cursor") or None
+        )
+        context["history"] = history_rows(page)
+        context["next_url"] = (
+            "?" + urlencode({"cursor": page.next_cursor}) if page.next_cursor else None
+        )
+    return render_page(request, "customers/record.html", context)
+
+
+def _stale_values(form: forms.CustomerForm, customer: Customer) -> list[tuple[str, str]]:
+    """The values saved meanwhile where they differ from what this user typed."""
+    saved = form.initial_from(customer)
+    typed = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    out = []
+    for name in form.fields:
+        if name in saved and name in typed:
+            a, b = saved[name], typed[name]
+            if isinstance(a, list):
+                a, b = sorted(a), sorted(b or [])
+            if (a or "") != (b or ""):
+                value = display_value(customer, name) if hasattr(customer, name) else saved[name]
+                out.append((name, str(value) if value not in (None, "") else ""))
+    return out
+
+
+@staff_required
+def customer_register_edit(request: HttpRequest, number: int, register: str) -> HttpResponse:
+    reg = _register_or_404(register)
+    customer = _customer_or_404(request, number)
+    if reg.form is None:
+        raise Http404(_("This register cannot be edited."))
+    if not can_edit(request.actor, reg):
+        context = _record_context(request, customer, reg)
+        context["denied"] = _("Your role may not change this register.")
+        return render_page(request, "customers/denied.html", context, status=403)
+    context = _record_context(request, customer, reg)
+    version = customer.version
+    status = 200
+    if request.method == "POST":
+        form = reg.form(request.POST, actor=request.actor, customer=customer)
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            version = customer.version
+        if form.is_valid():
+            try:
+                services.update_customer(
+                    actor=request.actor,
+                    number=number,
+                    data=form.to_data(),
+                    expected_version=version,
+                )
+            except PreconditionFailed as exc:
+                current = _customer_or_404(request, number)
+                form.add_error(None, exc.message)
+                context["stale"] = True
+                context["stale_values"] = _stale_values(form, current)
+                context["customer"] = current
+                # The next save is a deliberate overwrite of what is shown as saved meanwhile.
+                version = current.version
+                status = 409
+            except DomainError as exc:
+                form.add_domain_error(exc)
+                status = exc.status if exc.status in (403, 409, 422) else 400
+            else:
+                messages.success(request, _("The changes have been saved."))
+                return redirect("portal:customers:register", number=number, register=reg.slug)
+        else:
+            status = 422
+    else:
+        form = reg.form(actor=request.actor, customer=customer)
+    context.update({"form": form, "version": version, "editing": True})
+    return render_page(request, "customers/edit.html", context, status=status)
+
+
+@staff_required
+def customer_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not actor.can("customers.create"):
+        return render_page(
+            request,
+            "customers/denied.html",
+            {"nav": "customers", "denied": _("Your role may not create customers.")},
+            status=403,
+        )
+    kind = request.POST.get("kind") or request.GET.get("kind") or CustomerKind.PRIVATE
+    if kind not in CustomerKind.values:
+        kind = CustomerKind.PRIVATE
+    data = request.POST if request.method == "POST" else None
+    form = forms.NewCustomerForm(data, actor=actor, kind=kind)
+    if kind == CustomerKind.PRIVATE:
+        del form.fields["company_name"]
+        del form.fields["vat_id"]
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.create_customer(actor=actor, data=form.to_data())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+            status = exc.status if exc.status in (403, 409, 422) else 400
+        else:
+            messages.success(
+                request, _("Customer %(number)d has been created.") % {"number": customer.number}
+            )
+            return redirect(reverse("portal:customers:record", args=[customer.number]))
+    elif request.method == "POST":
+        status = 422
+    return render_page(
+        request,
+        "customers/create.html",
+        {
+            "nav": "customers",
+            "form": form,
+            "kind": kind,
+            "kind_label": CustomerKind(kind).label,
+            "kinds": CustomerKind.choices,
+        },
+        status=status,
+    )
