@@ -4,16 +4,24 @@ validation.py decide, so the API, the portal and the import give the same messag
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import ConfigDict, WithJsonSchema
 
-Number = int | float | str | None
-Flag = bool | int | str | None
-Text = str | int | float | None
+# Values pass through untouched (no coercion: `true` must not become a discount of 1);
+# the documented types are what a client should send.
+Number = Annotated[Any, WithJsonSchema({"type": ["integer", "string", "null"]})]
+Flag = Annotated[Any, WithJsonSchema({"type": ["boolean", "null"]})]
+Text = Annotated[Any, WithJsonSchema({"type": ["string", "null"]})]
+Names = Annotated[Any, WithJsonSchema({"type": ["array", "null"], "items": {"type": "string"}})]
+Features = Annotated[Any, WithJsonSchema({"type": ["object", "null"]})]
 
 
 class CustomerIn(Schema):
+    # An unknown field is refused by name rather than silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
     number: Number = Field(None, description="1-9,999,999; omitted: next free number")
     kind: Text = Field(None, description="private | business")
     title: Text = None
@@ -56,12 +64,10 @@ class CustomerIn(Schema):
         None, description="at most 1,000,000 characters; needs the thirdparty scope"
     )
     comments: Text = None
-    groups: list[Any] | None = None
-    tags: list[Any] | None = None
-    features: dict[str, Any] | None = None
-    allowed_locations: list[Any] | None = Field(
-        None, description="location codes; empty: every location"
-    )
+    groups: Names = None
+    tags: Names = None
+    features: Features = None
+    allowed_locations: Names = Field(None, description="location codes; empty: every location")
 
 
 class CustomerOut(Schema):
