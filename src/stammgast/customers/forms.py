@@ -11,6 +11,8 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from stammgast.core.errors import DomainError
@@ -98,11 +100,13 @@ def filter_params(f: CustomerFilter) -> dict[str, str]:
     return params
 
 
+capfirst_lazy = lazy(capfirst, str)
+
 # --- register forms --------------------------------------------------------------------
 
 
-def _label(name: str) -> str:
-    return Customer._meta.get_field(name).verbose_name
+def _label(name: str):
+    return capfirst_lazy(Customer._meta.get_field(name).verbose_name)
 
 
 def text(name: str, **attrs) -> forms.CharField:

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,6 +43,10 @@ class Register:
     template: str
     permission: str | None = None
     form: type[forms.CustomerForm] | None = None
+
+    @property
+    def has_form(self) -> bool:
+        return self.form is not None
 
 
 REGISTERS: list[Register] = [
@@ -144,7 +149,7 @@ def display_value(customer: Customer, name: str) -> Any:
 
 def field_label(name: str) -> str:
     try:
-        return str(Customer._meta.get_field(name).verbose_name)
+        return capfirst(Customer._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
         return name
 

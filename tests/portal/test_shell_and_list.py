@@ -1,0 +1,128 @@
+"""Log-in, language, dashboard and the customer list with its filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from django.test import Client
+from django.utils import timezone
+
+from stammgast.core.tenancy import tenant_scope
+from stammgast.customers.models import Customer, CustomerGroup
+from stammgast.tenants import services as tenant_services
+
+from .conftest import PASSWORD
+
+
+def numbers_in(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-number="(\d+)"', html)]
+
+
+def test_log_in_and_out_and_the_shell_shows_tenant_and_location(tenant, location):
+    tenant_services.create_staff_user(tenant=tenant, username="kasse", password=PASSWORD,
+                                      role="cashier", location=location)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert client.post("/login/", {"username": "kasse", "password": PASSWORD}).status_code == 302
+    home = client.get("/").content.decode()
+    assert "Gasthaus Adler" in home and "Mitte" in home and "Cashier" in home
+    client.post("/logout/")
+    assert client.get("/").status_code == 302
+
+
+def test_log_in_is_refused_after_five_failures(tenant):
+    tenant_services.create_staff_user(tenant=tenant, username="kasse", password=PASSWORD,
+                                      role="cashier")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for _ in range(5):
+        wrong = client.post("/login/", {"username": "kasse", "password": "falsch"})
+        assert "Please enter a correct username and password" in wrong.content.decode()
+    refused = client.post("/login/", {"username": "kasse", "password": PASSWORD})
+    assert refused.status_code == 200
+    assert "Too many failed log-in attempts" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_change(tenant, staff_client):
+    client = staff_client("cashier", username="kasse")
+    done = client.post("/password/", {"old_password": PASSWORD,
+                                      "new_password1": "Neues-Passwort-77",
+                                      "new_password2": "Neues-Passwort-77"})
+    assert done.status_code == 302
+    assert Client().login(username="kasse", password="Neues-Passwort-77")
+
+
+def test_the_browser_language_decides_and_the_switch_overrides(tenant, staff_client):
+    client = staff_client("tenant_admin")
+    german = Client(HTTP_ACCEPT_LANGUAGE="de")
+    german.cookies = client.cookies
+    assert "Kunden" in german.get("/").content.decode()
+    assert ">Customers<" in client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "de", "next": "/"})
+    assert ">Kunden<" in client.get("/").content.decode()
+
+
+def test_dashboard_figures_and_chart(tenant, location, staff_client, make_customer):
+    make_customer(tenant, newsletter=True)
+    blocked = make_customer(tenant, last_name="Sperr")
+    old = make_customer(tenant, last_name="Alt")
+    with tenant_scope(tenant):
+        Customer.objects.filter(pk=blocked.pk).update(blocked=True)
+        Customer.objects.filter(pk=old.pk).update(
+            created_at=timezone.now() - dt.timedelta(days=400), created_location=location
+        )
+    html = staff_client("tenant_admin").get("/").content.decode()
+    figures = re.findall(r'<div class="value">(\d+)</div><div class="label">([^<]+)<', html)
+    assert figures == [("3", "Customers"), ("2", "New this month"), ("1", "Blocked"),
+                       ("1", "Newsletter consents")]
+    assert "<svg" in html and "<rect" in html
+    assert "No location" in html
+
+
+def test_search_filter_sort_and_export_link(tenant, location, staff_client, make_customer):
+    with tenant_scope(tenant):
+        CustomerGroup.objects.create(tenant=tenant, name="VIP")
+    a = make_customer(tenant, last_name="Müller", city="Köln", groups=["VIP"], newsletter=True)
+    b = make_customer(tenant, last_name="Bauer", city="Bonn")
+    c = make_customer(tenant, last_name="Schmidt", city="Köln")
+    client = staff_client("tenant_admin")
+
+    assert numbers_in(client.get("/customers/?q=mül").content.decode()) == [a.number]
+    assert numbers_in(client.get("/customers/?q=köln").content.decode()) == [a.number, c.number]
+    assert numbers_in(client.get("/customers/?group=VIP").content.decode()) == [a.number]
+    assert numbers_in(client.get("/customers/?newsletter=false").content.decode()) == [
+        b.number, c.number]
+    assert numbers_in(client.get("/customers/?sort=-number").content.decode()) == [
+        c.number, b.number, a.number]
+    assert numbers_in(client.get("/customers/?sort=name").content.decode()) == [
+        b.number, a.number, c.number]
+    short = client.get("/customers/?q=m").content.decode()
+    assert "Enter at least 3 characters" in short
+
+    html = client.get("/customers/?q=köln&newsletter=true&sort=-name").content.decode()
+    export = re.search(r'id="export-link" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert urlsplit(export).path == "/exchange/export/"
+    assert parse_qs(urlsplit(export).query) == {
+        "q": ["köln"], "newsletter": ["true"], "sort": ["-name"]}
+
+
+def test_htmx_search_answers_with_the_results_only(tenant, staff_client, make_customer):
+    make_customer(tenant, last_name="Müller")
+    html = staff_client("tenant_admin").get(
+        "/customers/?q=mül", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="customer-results"
+    ).content.decode()
+    assert html.startswith('<section id="customer-results"')
+    assert "Müller" in html
+
+
+def test_keyset_pages(tenant, staff_client, make_customer):
+    made = [make_customer(tenant, last_name=f"Gast {i}").number for i in range(55)]
+    client = staff_client("tenant_admin")
+    first = client.get("/customers/").content.decode()
+    assert numbers_in(first) == made[:50]
+    next_url = re.search(r'href="(\?[^"]*cursor=[^"]+)"', first).group(1).replace("&amp;", "&")
+    assert numbers_in(client.get("/customers/" + next_url).content.decode()) == made[50:]
+    broken = client.get("/customers/?cursor=kaputt")
+    assert broken.status_code == 200
+    assert "start from the first page" in broken.content.decode()
