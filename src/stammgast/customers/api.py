@@ -193,7 +193,9 @@ def history(request: HttpRequest, number: int, cursor: str | None = None, limit:
     page = selectors.customer_history(
         actor=request.actor, number=number, cursor=cursor, limit=limit
     )
-    return {"items": [_event_out(e) for e in page.items], "next_cursor": page.next_cursor}
+    # Rendered like the customer itself, so "at" compares equal to created_at/updated_at.
+    body = HistoryPage(items=[_event_out(e) for e in page.items], next_cursor=page.next_cursor)
+    return json_response(200, body.model_dump(mode="json"))
 
 
 def _event_out(e: CustomerEvent) -> dict:

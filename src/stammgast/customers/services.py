@@ -231,13 +231,13 @@ def _next_free_in(lower: int, upper: int, taken_ranges: list[tuple[int, int]]) -
 def allocate_customer_number(*, tenant: Tenant, location: Location | None) -> int:
     """Next free number: from the location's own range if it has one, else tenant-wide.
 
-    Locks the counter row so concurrent creations never hand out one number twice.
+    Locks the counter row so concurrent creations never hand out one number twice. The
+    search never goes back below the counter: a number once given stays retired, even when
+    its customer is gone.
     """
     if location is not None and location.has_number_range:
         loc = Location.objects.select_for_update().get(pk=location.pk)
         number = _next_free_in(loc.number_counter + 1, loc.number_to, [])
-        if number is None:
-            number = _next_free_in(loc.number_from, loc.number_to, [])
         if number is None:
             raise Conflict(
                 "number_range_exhausted",
@@ -251,8 +251,6 @@ def allocate_customer_number(*, tenant: Tenant, location: Location | None) -> in
         Location.objects.filter(number_from__isnull=False).values_list("number_from", "number_to")
     )
     number = _next_free_in(locked.number_counter + 1, MAX_CUSTOMER_NUMBER, ranges)
-    if number is None:
-        number = _next_free_in(1, MAX_CUSTOMER_NUMBER, ranges)
     if number is None:
         raise Conflict("numbers_exhausted", _("All customer numbers are in use."))
     Tenant.objects.filter(pk=tenant.pk).update(number_counter=number)
