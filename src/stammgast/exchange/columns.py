@@ -1,0 +1,339 @@
+"""The exchange file format: columns, headers in German and English, and value spellings.
+
+Writing and reading live side by side here so that what the export writes, the import
+reads back to the same value (the round trip is exact by construction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from stammgast.customers.models import Gender
+from stammgast.tenants.models import PaymentMethod
+
+LANGUAGES = ("de", "en")
+
+# Kinds of value: how a column is written to XLSX/CSV and parsed back.
+TEXT = "text"  # free text
+CODE = "code"  # text that looks like a number but is not one (leading zeros kept)
+INTEGER = "integer"
+DATE = "date"
+DATETIME = "datetime"
+BOOLEAN = "boolean"
+GENDER = "gender"
+PAYMENT = "payment"
+KIND = "kind"
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    en: str
+    de: str
+    kind: str = TEXT
+
+    def header(self, language: str) -> str:
+        return self.de if language == "de" else self.en
+
+
+# DESIGN.md "Export columns", in this order.
+EXPORT_COLUMNS: tuple[Column, ...] = (
+    Column("number", "Customer number", "Kundennummer", CODE),
+    Column("title", "Title", "Titel"),
+    Column("first_name", "First name", "Vorname"),
+    Column("last_name", "Name", "Name"),
+    Column("alias", "Alias", "Alias"),
+    Column("gender", "Gender", "Geschlecht", GENDER),
+    Column("date_of_birth", "Date of birth", "Geburtsdatum", DATE),
+    Column("street", "Street/No.", "Straße/Nr."),
+    Column("postcode", "Postcode", "PLZ", CODE),
+    Column("city", "Place", "Ort"),
+    Column("care_of", "c/o", "c/o"),
+    Column("po_box", "PO Box", "Postfach", CODE),
+    Column("country", "Country", "Land", CODE),
+    Column("phone_private", "Telephone private", "Telefon privat", CODE),
+    Column("phone_business", "Telephone business", "Telefon geschäftlich", CODE),
+    Column("mobile", "Mobile phone", "Mobiltelefon", CODE),
+    Column("fax", "Fax", "Fax", CODE),
+    Column("email", "Email", "E-Mail"),
+    Column("homepage", "Homepage", "Homepage"),
+    Column("iban", "IBAN", "IBAN", CODE),
+    Column("bic", "BIC", "BIC", CODE),
+    Column("institute", "Institute", "Institut"),
+    Column("discount", "Discount", "Rabatt", INTEGER),
+    Column("price_level", "Price level", "Preisebene", INTEGER),
+    Column("loss_reason", "Reason for loss", "Verlustgrund"),
+    Column("payment_method", "Method of payment", "Zahlungsart", PAYMENT),
+    Column("payment_term_days", "Term of payment", "Zahlungsziel", INTEGER),
+    Column("created_at", "Customer created", "Kunde angelegt", DATETIME),
+    Column("updated_at", "Customer last changed", "Kunde zuletzt geändert", DATETIME),
+    Column("favourite", "Favourite", "Favorit", BOOLEAN),
+    Column("blocked", "Locked customer", "Kunde gesperrt", BOOLEAN),
+)
+EXPORT_FIELDS: tuple[str, ...] = tuple(c.field for c in EXPORT_COLUMNS)
+
+# Further customer fields a column of someone else's file may be mapped to.
+EXTRA_IMPORT_COLUMNS: tuple[Column, ...] = (
+    Column("kind", "Type", "Art", KIND),
+    Column("company_name", "Company", "Firma"),
+    Column("vat_id", "VAT ID", "USt-IdNr.", CODE),
+    Column("newsletter", "Newsletter", "Newsletter", BOOLEAN),
+    Column("invoices_by_email", "Invoices by e-mail", "Rechnung per E-Mail", BOOLEAN),
+    Column("lock_text", "Lock text", "Sperrtext"),
+    Column("memo", "Memo", "Memo"),
+    Column("comments", "Comments", "Bemerkungen"),
+)
+IMPORT_COLUMNS: dict[str, Column] = {c.field: c for c in (*EXPORT_COLUMNS, *EXTRA_IMPORT_COLUMNS)}
+# Written by the export, read by the import, but not a field the API lets a client set.
+TIMESTAMP_FIELDS = ("created_at", "updated_at")
+
+
+def _fold_header(value: str) -> str:
+    return " ".join(str(value).replace("\ufeff", "").split()).casefold()
+
+
+# Our own headers in both languages, and the field names themselves, name a field.
+KNOWN_HEADERS: dict[str, str] = {}
+for _col in IMPORT_COLUMNS.values():
+    KNOWN_HEADERS[_fold_header(_col.en)] = _col.field
+    KNOWN_HEADERS[_fold_header(_col.de)] = _col.field
+    KNOWN_HEADERS[_fold_header(_col.field)] = _col.field
+
+
+def field_for_header(header: str) -> str | None:
+    return KNOWN_HEADERS.get(_fold_header(header))
+
+
+# --- labels ----------------------------------------------------------------------------
+# Fixed spellings rather than gettext: a German file must read back the same whatever
+# language the importing user has chosen.
+
+YES_NO = {"de": ("Ja", "Nein"), "en": ("Yes", "No")}
+GENDER_LABELS = {
+    "de": {Gender.FEMALE: "weiblich", Gender.MALE: "männlich", Gender.DIVERSE: "divers"},
+    "en": {Gender.FEMALE: "female", Gender.MALE: "male", Gender.DIVERSE: "diverse"},
+}
+PAYMENT_LABELS = {
+    "de": {
+        PaymentMethod.CASH: "Bar",
+        PaymentMethod.INVOICE: "Rechnung",
+        PaymentMethod.DIRECT_DEBIT: "Lastschrift",
+        PaymentMethod.CUSTOMER_ACCOUNT: "Kundenkonto",
+        PaymentMethod.CARD: "Karte",
+    },
+    "en": {
+        PaymentMethod.CASH: "Cash",
+        PaymentMethod.INVOICE: "Invoice",
+        PaymentMethod.DIRECT_DEBIT: "Direct debit",
+        PaymentMethod.CUSTOMER_ACCOUNT: "Customer account",
+        PaymentMethod.CARD: "Card",
+    },
+}
+KIND_LABELS = {
+    "de": {"private": "Privat", "business": "Geschäftlich"},
+    "en": {"private": "Private", "business": "Business"},
+}
+
+
+def _reverse(labels: dict[str, dict[str, str]], extra: dict[str, str]) -> dict[str, str]:
+    out = {code.casefold(): code for lang in labels.values() for code in lang}
+    for lang in labels.values():
+        out.update({label.casefold(): str(code) for code, label in lang.items()})
+    out.update(extra)
+    return out
+
+
+_GENDER_READ = _reverse(GENDER_LABELS, {"w": "female", "f": "female", "m": "male", "d": "diverse"})
+_PAYMENT_READ = _reverse(
+    PAYMENT_LABELS, {"bargeld": "cash", "überweisung": "invoice", "kreditkarte": "card"}
+)
+_KIND_READ = _reverse(KIND_LABELS, {"firma": "business", "company": "business"})
+_TRUE = {"ja", "yes", "true", "wahr", "1", "x", "j", "y"}
+_FALSE = {"nein", "no", "false", "falsch", "0", "n"}
+
+DATE_FORMATS = {"de": "%d.%m.%Y", "en": "%Y-%m-%d"}
+DATETIME_FORMATS = {"de": "%d.%m.%Y %H:%M:%S", "en": "%Y-%m-%d %H:%M:%S"}
+XLSX_DATE_FORMATS = {"de": "dd.mm.yyyy", "en": "yyyy-mm-dd"}
+XLSX_DATETIME_FORMATS = {"de": "dd.mm.yyyy hh:mm:ss", "en": "yyyy-mm-dd hh:mm:ss"}
+
+# --- formula injection -----------------------------------------------------------------
+# A spreadsheet runs a cell starting with = + - @ (or tab/CR) as a formula. In CSV such a
+# text gets an apostrophe in front; a text that already starts with apostrophes followed
+# by such a character gets one more, so reading strips exactly one and the round trip is
+# exact. In XLSX the cell is written as text with Excel's "quote prefix" flag instead, so
+# the value itself stays untouched.
+_DANGEROUS = re.compile(r"'*[=+\-@\t\r]")
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+
+
+def needs_neutralising(value: str) -> bool:
+    return _DANGEROUS.match(value) is not None
+
+
+def neutralise(value: str) -> str:
+    return "'" + value if _DANGEROUS.match(value) else value
+
+
+def restore(value: str) -> str:
+    return value[1:] if _ESCAPED.match(value) else value
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def csv_value(kind: str, value: Any, language: str) -> str:
+    """The text a CSV cell gets for `value`."""
+    if value is None or value == "":
+        return ""
+    if kind in (TEXT, CODE):
+        return neutralise(str(value))
+    if kind == INTEGER:
+        return str(value)
+    if kind == DATE:
+        return value.strftime(DATE_FORMATS[language])
+    if kind == DATETIME:
+        return value.strftime(DATETIME_FORMATS[language])
+    if kind == BOOLEAN:
+        return YES_NO[language][0 if value else 1]
+    if kind == GENDER:
+        return GENDER_LABELS[language].get(value, value)
+    if kind == PAYMENT:
+        return PAYMENT_LABELS[language].get(value, value)
+    if kind == KIND:
+        return KIND_LABELS[language].get(value, value)
+    raise ValueError(kind)
+
+
+def label_value(kind: str, value: Any, language: str) -> Any:
+    """Labels for coded values (XLSX cells other than dates and numbers)."""
+    if kind == BOOLEAN:
+        return YES_NO[language][0 if value else 1]
+    if kind == GENDER:
+        return GENDER_LABELS[language].get(value, value)
+    if kind == PAYMENT:
+        return PAYMENT_LABELS[language].get(value, value)
+    if kind == KIND:
+        return KIND_LABELS[language].get(value, value)
+    return value
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+class CellInvalid(ValueError):
+    """A cell's text cannot be read as the column's kind of value."""
+
+
+_DATE_PATTERNS = (
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), ("d", "m", "y")),
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), ("y", "m", "d")),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), ("d", "m", "y")),
+)
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def parse_date(text: str) -> dt.date:
+    text = text.strip()
+    for pattern, order in _DATE_PATTERNS:
+        m = pattern.fullmatch(text)
+        if m:
+            parts = dict(zip(order, (int(g) for g in m.groups()), strict=True))
+            try:
+                return dt.date(parts["y"], parts["m"], parts["d"])
+            except ValueError:
+                raise CellInvalid(_("%(value)s is not a real date.") % {"value": text}) from None
+    raise CellInvalid(_("Enter a date as DD.MM.YYYY or YYYY-MM-DD."))
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    text = text.strip().replace("T", " ")
+    day, _sep, time = text.partition(" ")
+    date = parse_date(day)
+    if not time:
+        return dt.datetime.combine(date, dt.time.min)
+    m = _TIME.fullmatch(time.strip())
+    if not m:
+        raise CellInvalid(_("Enter a time as HH:MM:SS."))
+    try:
+        return dt.datetime.combine(
+            date, dt.time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        )
+    except ValueError:
+        raise CellInvalid(_("%(value)s is not a real time.") % {"value": time}) from None
+
+
+def _label(table: dict[str, str], value: str) -> str:
+    code = table.get(value.strip().casefold())
+    if code is None:
+        raise CellInvalid(
+            _("Unknown value %(value)s; use one of: %(values)s.")
+            % {"value": value, "values": ", ".join(sorted({v for v in table.values()}))}
+        )
+    return code
+
+
+def read_cell(kind: str, value: Any, *, from_csv: bool) -> Any:
+    """A cell's value (text from CSV, typed from XLSX) -> what the field's cleaner expects.
+
+    Returns None for an empty cell of a kind where empty means "not given".
+    """
+    if value is None:
+        value = ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if kind in (TEXT, CODE):
+        if isinstance(value, dt.datetime | dt.date):
+            raise CellInvalid(_("Expected text, found a date."))
+        text = str(value)
+        return restore(text) if from_csv else text
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            return None
+    if kind == INTEGER:
+        if isinstance(value, int | str):
+            return value
+        raise CellInvalid(_("Enter a whole number."))
+    if kind == DATE:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        return parse_date(str(value))
+    if kind == DATETIME:
+        if isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, dt.date):
+            return dt.datetime.combine(value, dt.time.min)
+        return parse_datetime(str(value))
+    if kind == BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        folded = str(value).casefold()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+        raise CellInvalid(_("Enter Ja/Nein or Yes/No."))
+    if kind == GENDER:
+        return _label(_GENDER_READ, str(value))
+    if kind == PAYMENT:
+        return _label(_PAYMENT_READ, str(value))
+    if kind == KIND:
+        return _label(_KIND_READ, str(value))
+    raise ValueError(kind)
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: how a spreadsheet names the column."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -1,0 +1,76 @@
+"""stammgast export TENANT -o FILE: the customers a filter selects, as XLSX or ZIP of CSVs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+from stammgast.core.commands import DomainCommand
+from stammgast.core.tenancy import tenant_scope
+from stammgast.exchange import services
+from stammgast.exchange.console import ProgressBar
+from stammgast.tenants.actor import Actor
+
+FILTER_OPTIONS = (
+    "q",
+    "group",
+    "blocked",
+    "location",
+    "newsletter",
+    "price_level",
+    "tag",
+    "created_from",
+    "created_to",
+    "changed_from",
+    "changed_to",
+    "sort",
+)
+
+
+class Command(DomainCommand):
+    help = (
+        "Export a tenant's customers (optionally filtered): below the ZIP threshold one XLSX "
+        "file, from it on a ZIP with two CSV files (customers and the filter)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("tenant", help="tenant slug")
+        parser.add_argument("-o", "--output", required=True, help="file to write")
+        for name in FILTER_OPTIONS:
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None)
+        parser.add_argument("--language", choices=["de", "en"], default="de")
+        parser.add_argument(
+            "--separator", default=services.DEFAULT_SEPARATOR, help="CSV separator (default ;)"
+        )
+        parser.add_argument("--zip-threshold", type=int, default=services.ZIP_THRESHOLD)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **opts):
+        tenant = self.tenant_arg(opts["tenant"])
+        separator = "\t" if opts["separator"] in ("tab", "\\t") else opts["separator"]
+        with tenant_scope(tenant):
+            actor = Actor.system(tenant)
+            f = services.filter_from_params({k: opts[k] for k in FILTER_OPTIONS})
+            total = services.count_customers_for_export(actor=actor, f=f)
+            fmt = services.export_format(total, opts["zip_threshold"])
+            path = Path(opts["output"])
+            if path.suffix.lower() != f".{fmt}":
+                path = path.with_suffix(f".{fmt}")
+                self.stderr.write(
+                    _("%(n)d customers: writing %(fmt)s to %(path)s")
+                    % {"n": total, "fmt": fmt.upper(), "path": path}
+                )
+            progress = None if opts["no_progress"] else ProgressBar(_("Export"), self.stderr)
+            result = services.export_customers(
+                actor=actor,
+                f=f,
+                path=path,
+                language=opts["language"],
+                zip_threshold=opts["zip_threshold"],
+                separator=separator,
+                progress=progress,
+            )
+        self.stdout.write(
+            _("%(n)d customers exported to %(path)s.") % {"n": result.rows, "path": path}
+        )
