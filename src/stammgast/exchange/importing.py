@@ -374,6 +374,13 @@ class _Import:
             plan = plan_columns(table.headers, self.mapping, match=self.match)
         self.header_of = {p.column.field: p.header for p in plan}
         claimed, self.doubled, total = self.prescan(plan)
+        if total == 0:
+            raise DomainError(
+                "no_rows",
+                _("The file has headings but no customers."),
+                fields={"file": _("No rows below the headings.")},
+                status=422,
+            )
         self.first_row_of: dict[int, int] = {}
         self.total = total
         self.tenant = Tenant.objects.select_for_update().get(pk=self.actor.tenant.pk)

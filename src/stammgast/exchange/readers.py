@@ -119,7 +119,22 @@ def _detect_separator(first_line: str) -> str:
     return best if counts[best] else ";"
 
 
-def _csv_rows(stream: io.TextIOBase, separator: str) -> Iterator[tuple[int, list[Any]]]:
+def _first_bad_line(path: Path | None, encoding: str) -> int | None:
+    """The line where decoding fails: the text stream reads ahead, so it cannot say."""
+    if path is None:
+        return None
+    with path.open("rb") as raw:
+        for line_no, line in enumerate(raw, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                return line_no
+    return None
+
+
+def _csv_rows(
+    stream: io.TextIOBase, separator: str, path: Path | None = None
+) -> Iterator[tuple[int, list[Any]]]:
     reader = csv.reader(stream, delimiter=separator)
     row_no = 0
     while True:
@@ -129,10 +144,16 @@ def _csv_rows(stream: io.TextIOBase, separator: str) -> Iterator[tuple[int, list
         except StopIteration:
             return
         except UnicodeDecodeError:
+            line = _first_bad_line(path, stream.encoding)
+            where = (
+                _("Line %(n)d") % {"n": line}
+                if line is not None
+                else _("Row %(n)d") % {"n": row_no}
+            )
             raise _unreadable(
                 "bad_encoding",
-                _("Row %(row)d: the text is not in the file's encoding (%(enc)s).")
-                % {"row": row_no, "enc": stream.encoding},
+                _("%(where)s: the text is not in the file's encoding (%(enc)s).")
+                % {"where": where, "enc": stream.encoding},
             ) from None
         except csv.Error as exc:
             raise _unreadable(
@@ -141,7 +162,9 @@ def _csv_rows(stream: io.TextIOBase, separator: str) -> Iterator[tuple[int, list
         yield row_no, cells
 
 
-def _table_from_text(stream: io.TextIOBase, separator: str | None) -> SourceTable:
+def _table_from_text(
+    stream: io.TextIOBase, separator: str | None, path: Path | None = None
+) -> SourceTable:
     try:
         first_line = stream.readline()
         stream.seek(0)
@@ -150,7 +173,7 @@ def _table_from_text(stream: io.TextIOBase, separator: str | None) -> SourceTabl
             "bad_encoding", _("Row 1: the text is not in the file's encoding.")
         ) from None
     separator = separator or _detect_separator(first_line)
-    rows = _csv_rows(stream, separator)
+    rows = _csv_rows(stream, separator, path)
     try:
         _row_no, headers = next(rows)
     except StopIteration:
@@ -245,7 +268,7 @@ def open_table(path: Path, *, separator: str | None = None) -> Iterator[SourceTa
         return
     encoding = _detect_encoding(head, complete=size <= _SAMPLE)
     with path.open(encoding=encoding, newline="") as stream:
-        yield _table_from_text(stream, separator)
+        yield _table_from_text(stream, separator, path)
 
 
 def _customer_member(names: list[str]) -> str:
