@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError, NotFound
-from stammgast.core.text import fold
+from stammgast.core.text import fold, search_forms
 from stammgast.tenants.actor import Actor
 
 from .models import Customer, CustomerEvent
@@ -93,18 +93,44 @@ def search_terms(q: str) -> list[str]:
     return [t for t in fold(q).split() if len(t) >= MIN_SEARCH_TERM]
 
 
-def _sqlite_fts_query(terms: list[str]) -> str:
-    # Each term is a quoted phrase: FTS5's trigram tokenizer matches it as a substring.
-    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+_PHONE_LIKE = re.compile(r"\+?[\d\s()/.-]+")
+
+
+def search_spellings(q: str) -> list[list[str]]:
+    """Each word of `q` as the spellings it may be stored in; every word must match.
+
+    "Müller" is looked for as "muller" or "mueller", so it finds "Mueller" as well. A
+    phone number in any spelling ("+49 151 2345678", "0151/2345678") is one word of digits.
+    """
+    q = q.strip()
+    if _PHONE_LIKE.fullmatch(q) and not q.isdigit():
+        digits = re.sub(r"\D", "", q)
+        if len(digits) < MIN_SEARCH_TERM:
+            return []
+        e164 = phone_to_e164(q)
+        return [sorted({digits, e164[1:]} if e164 else {digits})]
+    words = []
+    for word in q.split():
+        if len(fold(word)) >= MIN_SEARCH_TERM:
+            words.append(sorted(set(search_forms(word).split())))
+    return words
+
+
+def _sqlite_fts_query(words: list[list[str]]) -> str:
+    # Each spelling is a quoted phrase: FTS5's trigram tokenizer matches it as a substring.
+    def phrase(t: str) -> str:
+        return '"' + t.replace('"', '""') + '"'
+
+    return " AND ".join("(" + " OR ".join(phrase(t) for t in forms) + ")" for forms in words)
 
 
 def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
     q = (q or "").strip()
     if not q:
         return qs
-    terms = search_terms(q)
+    words = search_spellings(q)
     number_match = Q(number=int(q)) if re.fullmatch(r"\d{1,7}", q) else Q(pk__in=[])
-    if not terms:
+    if not words:
         if re.fullmatch(r"\d{1,7}", q):
             return qs.filter(number_match)
         raise DomainError(
@@ -115,13 +141,16 @@ def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
         )
     if connection.vendor == "postgresql":
         text_match = Q()
-        for term in terms:
+        for forms in words:
             # LIKE with a pg_trgm GIN index on search_text: substring match, index-assisted.
-            text_match &= Q(search_text__contains=term)
+            either = Q(pk__in=[])
+            for form in forms:
+                either |= Q(search_text__contains=form)
+            text_match &= either
         return qs.filter(text_match | number_match)
     match = RawSQL(
         "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s",
-        [_sqlite_fts_query(terms)],
+        [_sqlite_fts_query(words)],
     )
     return qs.filter(Q(pk__in=match) | number_match)
 
@@ -175,11 +204,15 @@ def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
     qs = visible_customers(actor)
     qs = apply_search(qs, f.q)
     if f.group:
-        qs = qs.filter(pk__in=Customer.groups.through.objects
-                       .filter(customergroup__name=f.group).values("customer_id"))
+        qs = qs.filter(
+            pk__in=Customer.groups.through.objects.filter(customergroup__name=f.group).values(
+                "customer_id"
+            )
+        )
     if f.tag:
-        qs = qs.filter(pk__in=Customer.tags.through.objects
-                       .filter(tag__name=f.tag).values("customer_id"))
+        qs = qs.filter(
+            pk__in=Customer.tags.through.objects.filter(tag__name=f.tag).values("customer_id")
+        )
     if f.blocked is not None:
         qs = qs.filter(blocked=f.blocked)
     if f.newsletter is not None:
@@ -188,9 +221,14 @@ def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
         qs = qs.filter(price_level=f.price_level)
     if f.location:
         # Customers that location may serve: unrestricted ones and those restricted to it.
-        qs = qs.filter(Q(location_restricted=False)
-                       | Q(pk__in=Customer.allowed_locations.through.objects
-                           .filter(location__code=f.location).values("customer_id")))
+        qs = qs.filter(
+            Q(location_restricted=False)
+            | Q(
+                pk__in=Customer.allowed_locations.through.objects.filter(
+                    location__code=f.location
+                ).values("customer_id")
+            )
+        )
     if f.created_from:
         qs = qs.filter(created_at__gte=_day_start(f.created_from))
     if f.created_to:
@@ -216,13 +254,18 @@ def _parse_cursor_value(field: str, value):
     return value
 
 
-def list_customers(*, actor: Actor, f: CustomerFilter, cursor: str | None = None,
-                   limit: int = 50) -> Page:
+def list_customers(
+    *, actor: Actor, f: CustomerFilter, cursor: str | None = None, limit: int = 50
+) -> Page:
     """One keyset page of customers in the filter's order (ties broken by number)."""
     limit = max(1, min(limit, MAX_PAGE))
     if f.sort not in SORTS:
-        raise DomainError("invalid_sort", _("Unknown sort order."), status=400,
-                          fields={"sort": _("Choose one of: %(s)s.") % {"s": ", ".join(SORTS)}})
+        raise DomainError(
+            "invalid_sort",
+            _("Unknown sort order."),
+            status=400,
+            fields={"sort": _("Choose one of: %(s)s.") % {"s": ", ".join(SORTS)}},
+        )
     order = SORTS[f.sort]
     fields = [o.lstrip("-") for o in order]
     qs = filter_customers(actor, f)
@@ -231,8 +274,12 @@ def list_customers(*, actor: Actor, f: CustomerFilter, cursor: str | None = None
         try:
             values = [_parse_cursor_value(fd, position[fd]) for fd in fields]
         except (KeyError, TypeError, ValueError):
-            raise DomainError("invalid_cursor", _("The cursor is not valid."), status=400,
-                              fields={"cursor": _("Not valid.")}) from None
+            raise DomainError(
+                "invalid_cursor",
+                _("The cursor is not valid."),
+                status=400,
+                fields={"cursor": _("Not valid.")},
+            ) from None
         # Row-value comparison "(a, b, c) > (x, y, z)" written as nested OR/AND.
         after = Q(pk__in=[])
         for i, fd in enumerate(fields):

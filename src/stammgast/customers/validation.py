@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -209,6 +210,7 @@ PHONE_FIELDS = {
     "fax": None,
 }
 
+# Built at import time: names inside messages are lazy so they follow the request's language.
 CLEANERS: dict[str, Callable[[Any], Any]] = {
     "kind": choice(CustomerKind),
     "title": text(50),
@@ -234,11 +236,11 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "iban": iban,
     "bic": bic,
     "institute": text(100),
-    "discount": whole_number(0, 100, _("the discount in percent")),
-    "price_level": whole_number(1, 99, _("the price level")),
+    "discount": whole_number(0, 100, gettext_lazy("the discount in percent")),
+    "price_level": whole_number(1, 99, gettext_lazy("the price level")),
     "loss_reason": text(200),
     "payment_method": choice(PaymentMethod),
-    "payment_term_days": whole_number(0, 365, _("the term of payment in days")),
+    "payment_term_days": whole_number(0, 365, gettext_lazy("the term of payment in days")),
     "favourite": boolean,
     "blocked": boolean,
     "lock_text": text(200),
