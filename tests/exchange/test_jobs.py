@@ -29,6 +29,8 @@ def worker_backend(settings):
 
 
 def run_worker():
+    # The worker commits and closes its connections as in production, so these tests run
+    # with real transactions.
     call_command(
         "db_worker",
         "--batch",
@@ -49,6 +51,7 @@ def test_small_export_is_done_at_once(admin_actor, some_customers):
     assert services.job_progress(job)["percent"] == 100
 
 
+@pytest.mark.django_db(transaction=True)
 def test_big_export_runs_on_the_worker(admin_actor, some_customers, worker_backend):
     some_customers()
     job = services.start_export(
@@ -62,6 +65,7 @@ def test_big_export_runs_on_the_worker(admin_actor, some_customers, worker_backe
     assert name.endswith(".zip") and path.stat().st_size > 0
 
 
+@pytest.mark.django_db(transaction=True)
 def test_big_import_runs_on_the_worker_and_reports(admin_actor, worker_backend):
     upload = SimpleUploadedFile("liste.csv", b"Name;Rabatt\nA;5\nB;x\n")
     job = services.start_import(
@@ -78,6 +82,7 @@ def test_big_import_runs_on_the_worker_and_reports(admin_actor, worker_backend):
     assert not (services.jobs_dir() / job.source_file).exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_cancelled_job_keeps_nothing(admin_actor, worker_backend):
     upload = SimpleUploadedFile("liste.csv", b"Name\nA\nB\n")
     job = services.start_import(actor=admin_actor, upload=upload, name="liste.csv", inline_bytes=0)
