@@ -20,8 +20,14 @@ def test_a_cashier_cannot_change_payment_information(tenant, staff_client, make_
     assert cashier.get(f"/customers/{customer.number}/payment/edit/").status_code == 403
     posted = cashier.post(
         f"/customers/{customer.number}/payment/edit/",
-        {"version": customer.version, "iban": "", "discount": "50", "price_level": "1",
-         "payment_method": "cash", "payment_term_days": "0"},
+        {
+            "version": customer.version,
+            "iban": "",
+            "discount": "50",
+            "price_level": "1",
+            "payment_method": "cash",
+            "payment_term_days": "0",
+        },
     )
     assert posted.status_code == 403
     after = reload(tenant, customer.number)

@@ -21,8 +21,9 @@ def numbers_in(html: str) -> list[int]:
 
 
 def test_log_in_and_out_and_the_shell_shows_tenant_and_location(tenant, location):
-    tenant_services.create_staff_user(tenant=tenant, username="kasse", password=PASSWORD,
-                                      role="cashier", location=location)
+    tenant_services.create_staff_user(
+        tenant=tenant, username="kasse", password=PASSWORD, role="cashier", location=location
+    )
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     assert client.post("/login/", {"username": "kasse", "password": PASSWORD}).status_code == 302
     home = client.get("/").content.decode()
@@ -32,8 +33,9 @@ def test_log_in_and_out_and_the_shell_shows_tenant_and_location(tenant, location
 
 
 def test_log_in_is_refused_after_five_failures(tenant):
-    tenant_services.create_staff_user(tenant=tenant, username="kasse", password=PASSWORD,
-                                      role="cashier")
+    tenant_services.create_staff_user(
+        tenant=tenant, username="kasse", password=PASSWORD, role="cashier"
+    )
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(5):
         wrong = client.post("/login/", {"username": "kasse", "password": "falsch"})
@@ -46,9 +48,14 @@ def test_log_in_is_refused_after_five_failures(tenant):
 
 def test_password_change(tenant, staff_client):
     client = staff_client("cashier", username="kasse")
-    done = client.post("/password/", {"old_password": PASSWORD,
-                                      "new_password1": "Neues-Passwort-77",
-                                      "new_password2": "Neues-Passwort-77"})
+    done = client.post(
+        "/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "Neues-Passwort-77",
+            "new_password2": "Neues-Passwort-77",
+        },
+    )
     assert done.status_code == 302
     assert Client().login(username="kasse", password="Neues-Passwort-77")
 
@@ -74,8 +81,12 @@ def test_dashboard_figures_and_chart(tenant, location, staff_client, make_custom
         )
     html = staff_client("tenant_admin").get("/").content.decode()
     figures = re.findall(r'<div class="value">(\d+)</div><div class="label">([^<]+)<', html)
-    assert figures == [("3", "Customers"), ("2", "New this month"), ("1", "Blocked"),
-                       ("1", "Newsletter consents")]
+    assert figures == [
+        ("3", "Customers"),
+        ("2", "New this month"),
+        ("1", "Blocked"),
+        ("1", "Newsletter consents"),
+    ]
     assert "<svg" in html and "<rect" in html
     assert "No location" in html
 
@@ -92,11 +103,19 @@ def test_search_filter_sort_and_export_link(tenant, location, staff_client, make
     assert numbers_in(client.get("/customers/?q=köln").content.decode()) == [a.number, c.number]
     assert numbers_in(client.get("/customers/?group=VIP").content.decode()) == [a.number]
     assert numbers_in(client.get("/customers/?newsletter=false").content.decode()) == [
-        b.number, c.number]
+        b.number,
+        c.number,
+    ]
     assert numbers_in(client.get("/customers/?sort=-number").content.decode()) == [
-        c.number, b.number, a.number]
+        c.number,
+        b.number,
+        a.number,
+    ]
     assert numbers_in(client.get("/customers/?sort=name").content.decode()) == [
-        b.number, a.number, c.number]
+        b.number,
+        a.number,
+        c.number,
+    ]
     short = client.get("/customers/?q=m").content.decode()
     assert "Enter at least 3 characters" in short
 
@@ -104,14 +123,19 @@ def test_search_filter_sort_and_export_link(tenant, location, staff_client, make
     export = re.search(r'id="export-link" href="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert urlsplit(export).path == "/exchange/export/"
     assert parse_qs(urlsplit(export).query) == {
-        "q": ["köln"], "newsletter": ["true"], "sort": ["-name"]}
+        "q": ["köln"],
+        "newsletter": ["true"],
+        "sort": ["-name"],
+    }
 
 
 def test_htmx_search_answers_with_the_results_only(tenant, staff_client, make_customer):
     make_customer(tenant, last_name="Müller")
-    html = staff_client("tenant_admin").get(
-        "/customers/?q=mül", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="customer-results"
-    ).content.decode()
+    html = (
+        staff_client("tenant_admin")
+        .get("/customers/?q=mül", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="customer-results")
+        .content.decode()
+    )
     assert html.startswith('<section id="customer-results"')
     assert "Müller" in html
 
