@@ -574,17 +574,27 @@ def apply_tenant_default(*, actor: Actor, field: str, batch_size: int = 2000) ->
         if not batch:
             break
         if field == "group":
-            old = {pk: None for pk in batch}
+            # Recorded like any change of the groups: the names before and after.
             Through = Customer.groups.through
+            before: dict[int, list[str]] = {pk: [] for pk in batch}
+            for pk, name in Through.objects.filter(customer_id__in=batch).values_list(
+                "customer_id", "customergroup__name"
+            ):
+                before[pk].append(name)
             Through.objects.bulk_create(
                 [Through(customer_id=pk, customergroup_id=tenant.default_group_id) for pk in batch],
                 ignore_conflicts=True,
             )
-            new_value: Any = tenant.default_group.name
+            name = tenant.default_group.name
+            changes = {
+                pk: {"groups": [sorted(names), sorted([*names, name])]}
+                for pk, names in before.items()
+            }
             Customer.objects.filter(pk__in=batch).update(updated_at=now, version=F("version") + 1)
         else:
             old = dict(Customer.objects.filter(pk__in=batch).values_list("pk", field))
             new_value = getattr(tenant, DEFAULT_FIELDS[field])
+            changes = {pk: {field: [old[pk], new_value]} for pk in batch}
             Customer.objects.filter(pk__in=batch).update(
                 **{field: new_value}, updated_at=now, version=F("version") + 1
             )
@@ -599,7 +609,7 @@ def apply_tenant_default(*, actor: Actor, field: str, batch_size: int = 2000) ->
                     api_client=actor.api_client,
                     actor_label=label,
                     location_code=loc,
-                    changes={field: [old[pk], new_value]},
+                    changes=changes[pk],
                 )
                 for pk in batch
             ]

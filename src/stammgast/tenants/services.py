@@ -251,9 +251,20 @@ def authenticate_api_key(key: str) -> ApiClient | None:
     return client
 
 
+def _forget_verified_keys() -> None:
+    """Drop this process's cache of verified keys once the change is committed.
+
+    Other server processes notice within the cache's lifetime (see stammgast.api).
+    """
+    from stammgast.api import forget_cached_keys
+
+    transaction.on_commit(forget_cached_keys)
+
+
 @transaction.atomic
 def revoke_api_key(*, client: ApiClient) -> None:
     ApiClient.all_tenants.filter(pk=client.pk).update(revoked_at=timezone.now())
+    _forget_verified_keys()
 
 
 @transaction.atomic
@@ -272,6 +283,8 @@ def detach_location(*, location: Location, new_slug: str, new_name: str) -> Tena
         release_location_from_customers(location=location)
     Membership.all_tenants.filter(location=location).update(tenant=new_tenant)
     ApiClient.all_tenants.filter(location=location).update(tenant=new_tenant)
+    # A till's cached key still names the old tenant; it must not see the old customers.
+    _forget_verified_keys()
     Location.all_tenants.filter(pk=location.pk).update(
         tenant=new_tenant, number_counter=(location.number_from - 1 if location.number_from else 0)
     )
