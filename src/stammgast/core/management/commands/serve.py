@@ -43,22 +43,37 @@ class Command(BaseCommand):
                     worker.kill()
 
     def _serve(self, opts):
-        from gunicorn.app.base import BaseApplication
-
         from stammgast.wsgi import application
-
-        class Server(BaseApplication):
-            def load_config(self):
-                self.cfg.set("bind", opts["bind"])
-                self.cfg.set("workers", opts["workers"])
-                self.cfg.set("threads", opts["threads"])
-                self.cfg.set("worker_class", "gthread")
-                self.cfg.set("accesslog", os.environ.get("STAMMGAST_ACCESS_LOG") or None)
-                self.cfg.set("timeout", 120)
-
-            def load(self):
-                return application
 
         self.stdout.write(f"stammgast serves on http://{opts['bind']}/ (API /api/v1/docs)")
         self.stdout.flush()
-        Server().run()
+        run_gunicorn(
+            application,
+            gunicorn_settings(bind=opts["bind"], workers=opts["workers"], threads=opts["threads"]),
+        )
+
+
+def gunicorn_settings(*, bind: str, workers: int, threads: int) -> dict:
+    """The server settings; the benchmark's baseline app runs with exactly these."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "accesslog": os.environ.get("STAMMGAST_ACCESS_LOG") or None,
+        "timeout": 120,
+    }
+
+
+def run_gunicorn(application, settings: dict) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return application
+
+    Server().run()

@@ -1,0 +1,1 @@
+"""Benchmarks of stammgast, run by `python -m benchmarks`; see docs/benchmarks.md."""

@@ -1,0 +1,295 @@
+"""Customer lookups and search over HTTP at scale, next to a raw psycopg + WSGI baseline.
+
+python -m benchmarks customers [--customers 1000000] [--seconds 10] [--reuse] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import quote
+
+import psycopg
+
+from . import common
+from .loadgen import Connection, LoadResult, encode_get, run_load
+
+# What people type into the search box: name fragments (with and without umlauts), a
+# first name with a surname fragment, postcode prefixes, cities, e-mail and phone fragments.
+SEARCHES = [
+    "mül",
+    "müller",
+    "Schmidt",
+    "schnei",
+    "jürgen",
+    "jörg mül",
+    "käthe",
+    "björn wei",
+    "groß",
+    "Schröder",
+    "1011",
+    "8033",
+    "Düsseldorf",
+    "frankfurt am",
+    "münchen mül",
+    "anna.sch",
+    "@posteo.de",
+    "0176 555",
+    "1511234",
+    "bäckerei",
+]
+
+
+def _start(cmd: list[str], env: dict[str, str], port: int, log_name: str) -> subprocess.Popen:
+    common.OUT_DIR.mkdir(parents=True, exist_ok=True)
+    log = open(common.OUT_DIR / log_name, "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    common.wait_for_port(port, timeout=120, proc=proc)
+    time.sleep(0.5)  # let every worker boot, not just the first
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _workers_peak_rss(proc: subprocess.Popen) -> list[float]:
+    return [r for pid in common.child_pids(proc.pid) if (r := common.rss_peak_mb(pid)) is not None]
+
+
+def _samples(url: str, tenant_id: int, count: int, n: int) -> tuple[list[int], list[str]]:
+    """Random existing customer numbers and phone numbers (E.164) of the tenant."""
+    import random
+
+    rng = random.Random(4711)
+    numbers = [rng.randint(1, count) for _ in range(n)]
+    with psycopg.connect(url) as conn:
+        percent = min(100.0, max(0.1, 100.0 * 4 * n / max(count, 1)))
+        phones = [
+            r[0]
+            for r in conn.execute(
+                "SELECT CASE WHEN mobile_e164 <> '' AND (id %% 2 = 0 OR phone_private_e164 = '')"
+                " THEN mobile_e164 ELSE phone_private_e164 END"
+                f" FROM customers_customer TABLESAMPLE SYSTEM ({percent}) REPEATABLE (7)"
+                " WHERE tenant_id = %s AND (mobile_e164 <> '' OR phone_private_e164 <> '')"
+                " LIMIT %s",
+                [tenant_id, n],
+            )
+        ]
+    rng.shuffle(phones)
+    return numbers, phones
+
+
+def _lookups(port: int, numbers, phones, headers, args) -> dict[str, LoadResult]:
+    by_number = [encode_get(f"/api/v1/customers/{n}", headers) for n in numbers]
+    by_phone = [encode_get(f"/api/v1/customers/lookup?phone={quote(p)}", headers) for p in phones]
+    out = {}
+    for name, reqs in (("number", by_number), ("phone", by_phone)):
+        out[name] = run_load(
+            port,
+            lambda c, i, reqs=reqs: reqs[(c * 7919 + i) % len(reqs)],
+            clients=args.clients,
+            seconds=args.seconds,
+            warmup=args.warmup,
+        )
+    return out
+
+
+def _search(port: int, headers, repeat: int) -> list[tuple[str, int, list[float]]]:
+    conn = Connection(port)
+    out = []
+    for q in SEARCHES:
+        raw = encode_get(f"/api/v1/customers?q={quote(q)}&limit=50", headers)
+        times = []
+        found = -1
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            status, body = conn.request(raw)
+            times.append((time.perf_counter() - t0) * 1000)
+            if status != 200:
+                raise RuntimeError(f"search {q!r} answered {status}: {body[:300]!r}")
+            found = len(json.loads(body)["items"])
+        out.append((q, found, times))
+    conn.close()
+    return out
+
+
+def _explain(tenant_id: int, q: str) -> str:
+    from stammgast.core.tenancy import tenant_scope
+    from stammgast.customers import selectors
+    from stammgast.tenants.actor import Actor
+    from stammgast.tenants.models import ApiClient, Tenant
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    with tenant_scope(tenant):
+        actor = Actor.for_api_client(ApiClient.objects.first())
+        qs = selectors.filter_customers(actor, selectors.CustomerFilter(q=q))
+        plan = qs.order_by("number")[:51].explain(analyze=True, buffers=True)
+    common.close_django_connections()
+    return plan
+
+
+def _fmt_load(r: LoadResult) -> list[str]:
+    bad = sum(v for k, v in r.statuses.items() if k != 200) + r.errors
+    return [f"{r.p50:.2f}", f"{r.p95:.2f}", f"{r.rps:,.0f}", f"{r.requests:,}", str(bad)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks customers")
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per scenario")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--search-repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a kept database")
+    args, _rest = parser.parse_known_args(argv)
+    report = common.Report("customers")
+    report.print(
+        f"== customers benchmark: {args.customers:,} customers, {args.clients} clients, "
+        f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+
+    url = common.bench_url()
+    reuse = args.reuse and _reusable(url, args.customers)
+    if reuse:
+        common.setup_django(url)
+        from stammgast.tenants import services
+        from stammgast.tenants.models import Tenant
+
+        tenant = Tenant.objects.get(slug="bench")
+        _c, key = services.create_api_key(tenant=tenant, name="Kasse Benchmark", scopes=["pos"])
+        common.close_django_connections()
+        report.print(f"reusing the kept database with {args.customers:,} customers")
+    else:
+        url = common.create_database()
+        common.setup_django(url)
+        common.migrate()
+        tenant, key = common.create_tenant_with_key()
+        from .generate import generate_customers, verify_sample
+
+        result = generate_customers(url, tenant_id=tenant.pk, count=args.customers)
+        report.print(result.summary())
+        report.print(verify_sample(url, tenant.pk))
+        common.close_django_connections()
+
+    try:
+        _run(report, args, url, tenant.pk, key)
+    finally:
+        if not args.keep:
+            common.drop_database()
+    path = report.save()
+    print(f"(written to {path.relative_to(common.OUT_DIR.parent.parent)})")
+
+
+def _reusable(url: str, count: int) -> bool:
+    try:
+        with psycopg.connect(url) as conn:
+            n = conn.execute(
+                "SELECT number_counter FROM tenants_tenant WHERE slug = 'bench'"
+            ).fetchone()
+            return n is not None and n[0] == count
+    except psycopg.OperationalError:
+        return False
+
+
+def _run(report: common.Report, args, url: str, tenant_id: int, key: str) -> None:
+    numbers, phones = _samples(url, tenant_id, args.customers, 5000)
+    headers = {"Authorization": f"Bearer {key}"}
+    env = common.server_env(url)
+    gunicorn = ["--bind", None, "--workers", str(args.workers), "--threads", str(args.threads)]
+
+    port = common.free_port()
+    gunicorn[1] = f"127.0.0.1:{port}"
+    server = _start(
+        [sys.executable, "-m", "stammgast.cli", "serve", "--no-worker", "--no-migrate", *gunicorn],
+        env,
+        port,
+        "server.log",
+    )
+    try:
+        ours = _lookups(port, numbers, phones, headers, args)
+        searches = _search(port, headers, args.search_repeat)
+        rss = _workers_peak_rss(server)
+    finally:
+        _stop(server)
+
+    port = common.free_port()
+    gunicorn[1] = f"127.0.0.1:{port}"
+    baseline = _start(
+        [sys.executable, "-m", "benchmarks.baseline_app", *gunicorn],
+        dict(env, BENCH_TENANT_ID=str(tenant_id)),
+        port,
+        "baseline.log",
+    )
+    try:
+        base = _lookups(port, numbers, phones, {}, args)
+        base_rss = _workers_peak_rss(baseline)
+    finally:
+        _stop(baseline)
+
+    report.print()
+    report.print(
+        f"Lookups over HTTP, {args.clients} concurrent keep-alive clients, "
+        f"{args.seconds:g} s each (latency in ms)"
+    )
+    rows = []
+    for name in ("number", "phone"):
+        rows.append([f"stammgast  by {name}", *_fmt_load(ours[name])])
+        rows.append([f"baseline   by {name}", *_fmt_load(base[name])])
+        ratio = ours[name].rps / base[name].rps if base[name].rps else 0
+        ok = "ok" if ratio >= 0.5 and ours[name].p50 < 5 else "MISSED"
+        rows.append(
+            [
+                f"  ratio {ratio:.0%} of baseline (goal >= 50%, median < 5 ms): {ok}",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+    report.print(common.table(rows, ["scenario", "p50", "p95", "req/s", "requests", "errors"]))
+
+    report.print()
+    all_times = [t for _q, _n, times in searches for t in times]
+    p95 = common.percentile(all_times, 95)
+    report.print(
+        f"Search via GET /api/v1/customers?q=... ({len(SEARCHES)} queries x "
+        f"{args.search_repeat}, one client): p50 {common.median(all_times):.1f} ms, "
+        f"p95 {p95:.1f} ms (goal p95 < 50 ms: {'ok' if p95 < 50 else 'MISSED'})"
+    )
+    rows = [[repr(q), str(n), f"{common.median(t):.1f}", f"{max(t):.1f}"] for q, n, t in searches]
+    report.print(common.table(rows, ["query", "hits (max 50)", "median ms", "max ms"]))
+    slowest = max(searches, key=lambda s: common.median(s[2]))
+    report.print()
+    report.print(f"EXPLAIN ANALYZE of the slowest search, {slowest[0]!r}:")
+    for line in _explain(tenant_id, slowest[0]).splitlines():
+        report.print("  " + line)
+
+    report.print()
+    report.print(
+        "Load average (1 min) when the measurements ended: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other processes share the cores)"
+    )
+    peak = max(rss) if rss else float("nan")
+    report.print(
+        "Peak RSS (VmHWM) of the server's worker processes: "
+        + ", ".join(f"{r:.0f} MB" for r in rss)
+        + f" (goal < 250 MB: {'ok' if peak < 250 else 'MISSED'}); baseline workers: "
+        + ", ".join(f"{r:.0f} MB" for r in base_rss)
+    )
