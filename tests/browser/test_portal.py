@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import SCREENSHOTS, log_in
+from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,9 +42,6 @@ def test_log_in_search_and_open_the_customer(live_server, shop, new_page):
     page.get_by_role("link", name="Address and contact").click()
     expect(page.locator("#register-panel")).to_contain_text("Köln")
     expect(page).to_have_url(re.compile(r"/address/$"))
-    if os.environ.get("STAMMGAST_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "customer-record.png"), full_page=True)
 
 
 def test_edit_with_a_validation_error_then_fix_it(live_server, shop, new_page):
@@ -90,10 +86,6 @@ def test_block_with_a_lock_text_and_see_it_in_the_list(live_server, shop, new_pa
     expect(row).to_contain_text("Hausverbot bis Jahresende")
     page.get_by_label("Blocked", exact=True).select_option("true")
     expect(page.locator("table.customers tbody tr")).to_have_count(1)
-    if os.environ.get("STAMMGAST_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.goto(f"{live_server.url}/customers/")
-        page.screenshot(path=str(SCREENSHOTS / "customer-list.png"), full_page=True)
 
 
 def test_switch_language(live_server, shop, new_page):
