@@ -179,3 +179,6 @@ def json_response(status: int, body: dict, headers: dict | None = None) -> HttpR
 from stammgast.customers.api import router as customers_router  # noqa: E402
 
 api.add_router("/customers", customers_router)
+from stammgast.exchange.api import router as exchange_router  # noqa: E402
+
+api.add_router("", exchange_router)

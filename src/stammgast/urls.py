@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("exchange/", include("stammgast.exchange.urls")),
     path("", include("stammgast.portal.urls")),
 ]
 

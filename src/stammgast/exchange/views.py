@@ -1,0 +1,280 @@
+"""Portal pages for export and import: confirm, upload with preview and mapping, job progress."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+
+from django.core.files import File
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from stammgast.core.errors import DomainError
+from stammgast.portal.shortcuts import render_page, staff_required
+
+from . import services
+from .columns import EXPORT_COLUMNS, IMPORT_COLUMNS, field_for_header
+from .importing import plan_columns
+from .models import Job
+from .readers import check_upload_size, open_table
+
+PREVIEW_ROWS = 5
+
+
+def _language() -> str:
+    return "en" if (translation.get_language() or "de").startswith("en") else "de"
+
+
+def _error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return render_page(
+        request, "exchange/error.html", {"nav": "customers", "error": exc}, status=exc.status
+    )
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+@staff_required
+def export_start(request: HttpRequest) -> HttpResponse:
+    """GET: what will be exported (count, format); POST: start the export job."""
+    actor = request.actor
+    params = request.POST if request.method == "POST" else request.GET
+    try:
+        f = services.filter_from_params({k: params.get(k) for k in _FILTER_KEYS})
+        total = services.count_customers_for_export(actor=actor, f=f)
+        if request.method == "POST":
+            job = services.start_export(
+                actor=actor,
+                f=f,
+                language=_language(),
+                separator=params.get("separator") or services.DEFAULT_SEPARATOR,
+            )
+            return redirect("exchange:job", job_id=job.pk)
+    except DomainError as exc:
+        return _error_page(request, exc)
+    return render_page(
+        request,
+        "exchange/export.html",
+        {
+            "nav": "customers",
+            "total": total,
+            "format": services.export_format(total).upper(),
+            "threshold": services.ZIP_THRESHOLD,
+            "settings": f.as_dict(),
+            "params": {k: params.get(k) for k in _FILTER_KEYS if params.get(k)},
+            "back": reverse("portal:customers:list")
+            + ("?" + request.GET.urlencode() if request.GET else ""),
+        },
+    )
+
+
+_FILTER_KEYS = (
+    "q",
+    "group",
+    "blocked",
+    "location",
+    "newsletter",
+    "price_level",
+    "tag",
+    "created_from",
+    "created_to",
+    "changed_from",
+    "changed_to",
+    "sort",
+)
+
+
+# --- jobs ------------------------------------------------------------------------------
+
+
+def _job_context(job: Job) -> dict:
+    progress = services.job_progress(job)
+    eta = progress["eta_seconds"]
+    return {
+        "job": job,
+        "progress": progress,
+        "eta": f"{eta // 60}:{eta % 60:02d}" if eta is not None else "",
+        "expires_at": job.finished_at + services.FILE_LIFETIME if job.finished_at else None,
+        "summary": job.summary,
+    }
+
+
+@staff_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        job = services.get_job(actor=request.actor, job_id=job_id)
+    except DomainError as exc:
+        return _error_page(request, exc)
+    context = {"nav": "customers", **_job_context(job)}
+    if request.htmx and request.htmx.target == "job-status":
+        return render(request, "exchange/_job_status.html", context)
+    return render_page(request, "exchange/job.html", context)
+
+
+@staff_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    jobs = []
+    for job in Job.objects.order_by("-created_at")[:50]:
+        try:
+            jobs.append(services.get_job(actor=actor, job_id=job.pk))
+        except DomainError:
+            continue
+    return render_page(request, "exchange/jobs.html", {"nav": "customers", "jobs": jobs})
+
+
+@staff_required
+def job_download(request: HttpRequest, job_id: int, which: str) -> HttpResponse:
+    try:
+        path, name = services.job_file(actor=request.actor, job_id=job_id, which=which)
+    except DomainError as exc:
+        return _error_page(request, exc)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+@require_POST
+@staff_required
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        services.cancel_job(actor=request.actor, job_id=job_id)
+    except DomainError as exc:
+        return _error_page(request, exc)
+    return redirect("exchange:job", job_id=job_id)
+
+
+# --- import ----------------------------------------------------------------------------
+# Upload -> preview (headings, the first rows, a field for each column) -> start the job.
+# Between the two steps the file waits in a folder only this tenant's token opens.
+
+
+def _pending_dir(request: HttpRequest, token: str) -> Path:
+    if not token or not token.isalnum():
+        raise DomainError("not_found", _("This upload is gone; upload the file again."), status=404)
+    return services.jobs_dir() / "pending" / f"{request.actor.tenant.pk}-{token}"
+
+
+def _pending_file(request: HttpRequest, token: str) -> Path:
+    folder = _pending_dir(request, token)
+    files = list(folder.iterdir()) if folder.is_dir() else []
+    if not files:
+        raise DomainError("not_found", _("This upload is gone; upload the file again."), status=404)
+    return files[0]
+
+
+@staff_required
+def import_upload(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not actor.can("customers.import"):
+        return _error_page(
+            request,
+            DomainError("permission_denied", _("You may not import customers."), status=403),
+        )
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise DomainError("no_file", _("Choose a file."), fields={"file": _("Required.")})
+            check_upload_size(upload.size)
+            token = secrets.token_hex(16)
+            folder = _pending_dir(request, token)
+            folder.mkdir(parents=True)
+            name = Path(upload.name or "upload").name or "upload"
+            with (folder / name).open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            return redirect("exchange:import_preview", token=token)
+        except DomainError as exc:
+            error = exc
+    return render_page(
+        request,
+        "exchange/import.html",
+        {"nav": "customers", "error": error, "limit_mb": check_upload_size_limit_mb()},
+        status=error.status if error else 200,
+    )
+
+
+def check_upload_size_limit_mb() -> int:
+    from .readers import max_upload_bytes
+
+    return max_upload_bytes() // (1024 * 1024)
+
+
+@staff_required
+def import_preview(request: HttpRequest, token: str) -> HttpResponse:
+    actor = request.actor
+    try:
+        actor.require("customers.import", _("You may not import customers."))
+        path = _pending_file(request, token)
+        with open_table(path) as table:
+            headers = [str(h) for h in table.headers]
+            sample = []
+            for _row, cells in table.rows:
+                sample.append([str(c) if c is not None else "" for c in cells])
+                if len(sample) >= PREVIEW_ROWS:
+                    break
+    except DomainError as exc:
+        if "path" in locals():
+            shutil.rmtree(path.parent, ignore_errors=True)
+        return _error_page(request, exc)
+
+    error = None
+    chosen = {i: field_for_header(h) or "" for i, h in enumerate(headers)}
+    options = {
+        "mode": "all-or-nothing",
+        "match": "number",
+        "dry_run": True,
+    }
+    if request.method == "POST":
+        chosen = {i: request.POST.get(f"col{i}", "") for i in range(len(headers))}
+        options = {
+            "mode": request.POST.get("mode", "all-or-nothing"),
+            "match": request.POST.get("match", "number"),
+            "dry_run": request.POST.get("dry_run") == "on",
+        }
+        mapping = {h: (chosen[i] or None) for i, h in enumerate(headers) if h.strip()}
+        try:
+            plan_columns(headers, mapping, match=options["match"])
+            with path.open("rb") as fh:
+                upload = File(fh, name=path.name)
+                job = services.start_import(
+                    actor=actor,
+                    upload=upload,
+                    name=path.name,
+                    mapping=mapping,
+                    language=_language(),
+                    **options,
+                )
+            shutil.rmtree(path.parent, ignore_errors=True)
+            return redirect("exchange:job", job_id=job.pk)
+        except DomainError as exc:
+            error = exc
+    fields = [(c.field, c.header(_language())) for c in IMPORT_COLUMNS.values()]
+    columns = [
+        {
+            "index": i,
+            "header": h,
+            "chosen": chosen.get(i, ""),
+            "values": [row[i] if i < len(row) else "" for row in sample],
+        }
+        for i, h in enumerate(headers)
+    ]
+    return render_page(
+        request,
+        "exchange/preview.html",
+        {
+            "nav": "customers",
+            "name": path.name,
+            "columns": columns,
+            "fields": fields,
+            "options": options,
+            "error": error,
+            "export_columns": EXPORT_COLUMNS,
+        },
+        status=error.status if error else 200,
+    )
