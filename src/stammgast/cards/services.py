@@ -16,7 +16,7 @@ def assign_card(
 ) -> Card:
     actor.require("customers.change", _("You may not change customers."))
     card_number = (card_number or "").strip()
-    if not card_number or len(card_number) > 64:
+    if not card_number or len(card_number) > 64 or not card_number.isprintable():
         raise DomainError(
             "invalid_card",
             _("A card number has 1 to 64 characters."),

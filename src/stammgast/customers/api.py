@@ -244,4 +244,4 @@ def assign_card(request: HttpRequest, number: int, payload: CardIn):
     card = assign(
         actor=request.actor, customer_number=number, card_number=payload.card, kind=payload.kind
     )
-    return 201, {"card": card.number, "kind": card.kind, "customer": number}
+    return json_response(201, {"card": card.number, "kind": card.kind, "customer": number})

@@ -20,7 +20,7 @@ from stammgast.core.text import fold, search_forms
 from stammgast.tenants.actor import Actor
 
 from .models import Customer, CustomerEvent
-from .validation import phone_to_e164
+from .validation import is_plain_text, phone_to_e164
 
 MIN_SEARCH_TERM = 3
 MAX_PAGE = 200
@@ -200,7 +200,21 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def check_text_params(**params: str | None) -> None:
+    """Refuse search and filter text no database can compare (NUL, broken surrogates)."""
+    errors = {
+        name: [_("Contains control characters.")]
+        for name, value in params.items()
+        if value and not is_plain_text(value)
+    }
+    if errors:
+        raise DomainError(
+            "invalid_parameter", _("Some parameters are not valid."), fields=errors, status=400
+        )
+
+
 def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
+    check_text_params(q=f.q, group=f.group, tag=f.tag, location=f.location)
     qs = visible_customers(actor)
     qs = apply_search(qs, f.q)
     if f.group:
@@ -311,6 +325,7 @@ def lookup_customers(
             status=400,
             fields={"phone": _("Give exactly one of phone, email or card.")},
         )
+    check_text_params(phone=phone, email=email, card=card)
     qs = visible_customers(actor)
     if phone:
         e164 = phone_to_e164(phone, actor.tenant.default_country)

@@ -30,6 +30,13 @@ class Invalid(ValueError):
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+# Lone surrogates come from broken "\\ud800" escapes in JSON; no database stores them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def is_plain_text(value: str) -> bool:
+    """True if `value` holds no control characters (beyond tab/newline) and no surrogates."""
+    return not (_CONTROL.search(value) or _SURROGATE.search(value))
 
 
 def text(max_len: int, *, multiline: bool = False) -> Callable[[Any], str]:
@@ -39,7 +46,9 @@ def text(max_len: int, *, multiline: bool = False) -> Callable[[Any], str]:
         if not isinstance(value, str):
             raise Invalid(_("Enter text."))
         value = value.strip() if not multiline else value.strip("\x00")
-        if (_CONTROL if multiline else _CONTROL_OR_NEWLINE).search(value):
+        if (_CONTROL if multiline else _CONTROL_OR_NEWLINE).search(value) or _SURROGATE.search(
+            value
+        ):
             raise Invalid(_("Contains control characters."))
         if len(value) > max_len:
             raise Invalid(
@@ -188,6 +197,7 @@ def string_list(max_len: int) -> Callable[[Any], list[str]]:
             v = v.strip()
             if not v or len(v) > max_len:
                 raise Invalid(_("Each name has 1 to %(max)d characters.") % {"max": max_len})
+            text(max_len)(v)
             if v not in names:
                 names.append(v)
         return names
@@ -200,6 +210,10 @@ def features(value: Any) -> dict:
         return {}
     if not isinstance(value, dict):
         raise Invalid(_("Enter the features as an object of key and value."))
+    for key, item in value.items():
+        text(50)(key)
+        if isinstance(item, str):
+            text(1000, multiline=True)(item)
     return dict(value)
 
 
