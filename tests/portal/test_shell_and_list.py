@@ -150,3 +150,16 @@ def test_keyset_pages(tenant, staff_client, make_customer):
     broken = client.get("/customers/?cursor=kaputt")
     assert broken.status_code == 200
     assert "start from the first page" in broken.content.decode()
+
+
+def test_the_dashboard_query_count_does_not_grow_with_customers(
+    tenant, location, staff_client, make_customer, django_assert_max_num_queries
+):
+    client = staff_client("tenant_admin")
+    make_customer(tenant)
+    with django_assert_max_num_queries(12) as few:
+        client.get("/")
+    for i in range(30):
+        make_customer(tenant, last_name=f"Gast {i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/")

@@ -154,12 +154,21 @@ def field_label(name: str) -> str:
         return name
 
 
+_FIELD_ORDER = {f.name: i for i, f in enumerate(Customer._meta.get_fields())}
+
+
 def history_rows(page: selectors.Page) -> list[dict]:
     rows = []
     for event in page.items:
         changes = [
-            {"field": field_label(field), "old": _plain(old), "new": _plain(new)}
-            for field, (old, new) in sorted(event.changes.items())
+            {
+                "field": field_label(field),
+                "old": _plain(field, old),
+                "new": _plain(field, new),
+            }
+            for field, (old, new) in sorted(
+                event.changes.items(), key=lambda item: _FIELD_ORDER.get(item[0], 999)
+            )
         ]
         rows.append(
             {
@@ -175,18 +184,25 @@ def history_rows(page: selectors.Page) -> list[dict]:
     return rows
 
 
-def _plain(value: Any) -> str:
+def _plain(field: str, value: Any) -> str:
+    """A history value as text; stored choice values are shown with their label."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "—"
-    return str(value)
+    try:
+        choices = dict(Customer._meta.get_field(field).flatchoices)
+    except FieldDoesNotExist:
+        choices = {}
+    return str(choices.get(value, value))
 
 
 # --- list ------------------------------------------------------------------------------
 
+# Shown at once; the rest sit under "More filters" (opened when one of them is set).
+MAIN_FILTERS = ("group", "blocked", "newsletter", "location")
 SORTABLE_COLUMNS = {"number": "number", "name": "name", "postcode": "postcode"}
 
 
@@ -225,6 +241,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         else None,
         "first_url": "?" + base_query if request.GET.get("cursor") else None,
         "sort_links": sort_links,
+        "main_filters": MAIN_FILTERS,
+        "more_filters_set": any(k not in MAIN_FILTERS and k not in ("q", "sort") for k in params),
         "can_create": request.actor.can("customers.create"),
         "can_export": request.actor.can("customers.export"),
     }

@@ -16,7 +16,11 @@ def render_page(
 ) -> HttpResponse:
     """Render a portal page with what the shell shows (tenant, location, role)."""
     actor = getattr(request, "actor", None)
-    ctx = {"actor": actor, "role_label": Role(actor.role).label if actor and actor.role else ""}
+    ctx = {
+        "actor": actor,
+        "role_label": Role(actor.role).label if actor and actor.role else "",
+        "nav_can_import": bool(actor and actor.can("customers.import")),
+    }
     ctx.update(context or {})
     return render(request, template, ctx, status=status)
 

@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
+from stammgast.tenants.models import Role
+
 from . import selectors
 from .charts import stacked_bars
 from .forms import ThrottledAuthenticationForm
@@ -31,8 +33,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def get_context_data(self, **kwargs):
         actor = getattr(self.request, "actor", None)
-        from stammgast.tenants.models import Role
-
         return {
             **super().get_context_data(**kwargs),
             "actor": actor,
