@@ -170,6 +170,29 @@ def test_good_iban_is_stored_compact_and_fills_bic_and_institute(pos_api, admin_
     assert "Commerzbank" in body["institute"]
 
 
+def test_a_new_iban_brings_its_own_bic_and_institute(pos_api, admin_actor):
+    create_via_api(pos_api, iban=GOOD_IBAN)
+    record = pos_api.get("/api/v1/customers/1")
+    response = patch_json(
+        pos_api, "/api/v1/customers/1", {"iban": "DE65 1007 0000 0123 4567 89"}, etag=record["ETag"]
+    )
+    body = response.json()
+    assert (body["iban"], body["bic"]) == ("DE65100700000123456789", "DEUTDEBBXXX")
+    assert "Deutsche Bank" in body["institute"]
+    # Clearing the IBAN clears the bank that came with it.
+    cleared = patch_json(pos_api, "/api/v1/customers/1", {"iban": ""}, etag=response["ETag"])
+    assert (cleared.json()["bic"], cleared.json()["institute"]) == ("", "")
+
+
+def test_echoing_the_same_iban_keeps_a_bic_typed_by_hand(pos_api, admin_actor):
+    create_via_api(pos_api, iban=GOOD_IBAN, bic="COBADEFF", institute="Meine Bank")
+    record = pos_api.get("/api/v1/customers/1")
+    response = patch_json(
+        pos_api, "/api/v1/customers/1", {"iban": GOOD_IBAN, "city": "Köln"}, etag=record["ETag"]
+    )
+    assert (response.json()["bic"], response.json()["institute"]) == ("COBADEFF", "Meine Bank")
+
+
 def test_given_bic_is_kept(pos_api, admin_actor):
     body = create_via_api(pos_api, iban=GOOD_IBAN, bic="COBADEFF").json()
     assert body["bic"] == "COBADEFF"

@@ -382,16 +382,22 @@ def clean_customer_data(
         if postcode and pattern and not re.fullmatch(pattern, postcode):
             errors.add("postcode", _("Not a postcode of %(country)s.") % {"country": ctry})
 
-    if "iban" in cleaned and cleaned["iban"] and "iban" not in errors.errors:
-        # The IBAN names the bank: fill BIC and institute when they were not given.
-        try:
-            bank = IBAN(cleaned["iban"])
-            if not merged.get("bic") and bank.bic:
-                cleaned["bic"] = str(bank.bic.compact)
-            if not merged.get("institute") and bank.bank_name:
-                cleaned["institute"] = bank.bank_name[:100]
-        except SchwiftyException:
-            pass
+    old_iban = (current or {}).get("iban", "")
+    if "iban" in cleaned and cleaned["iban"] != old_iban and "iban" not in errors.errors:
+        # The IBAN names the bank: a new account brings its own BIC and institute unless
+        # they were given with it; the old account's must not stay behind.
+        bank_bic, bank_name = "", ""
+        if cleaned["iban"]:
+            try:
+                bank = IBAN(cleaned["iban"])
+                bank_bic = str(bank.bic.compact) if bank.bic else ""
+                bank_name = (bank.bank_name or "")[:100]
+            except SchwiftyException:
+                pass
+        if "bic" not in data:
+            cleaned["bic"] = bank_bic
+        if "institute" not in data:
+            cleaned["institute"] = bank_name
 
     merged = {**(current or {}), **cleaned}
     kind = merged.get("kind") or CustomerKind.PRIVATE
