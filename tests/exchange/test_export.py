@@ -73,14 +73,14 @@ def test_from_the_threshold_on_a_zip_with_customers_and_filter(
     assert set(files) == {"kunden.csv", "filter.csv"}
     data = files["kunden.csv"]
     assert data.startswith(b"\xef\xbb\xbf")  # BOM for Excel
-    lines = data.decode("utf-8-sig").split("\r\n")
+    lines = data.decode("utf-8-sig").splitlines()
     assert lines[0].split(";") == [c.de for c in EXPORT_COLUMNS]
     first = lines[1].split(";")
     assert first[6] == "29.02.1980" and first[8] == "01067"
     # Cells starting with = + - @ cannot run as formulas.
     assert "'+49 351 1234567" in first
     assert '\'=HYPERLINK(""http://x"")' in lines[2] and ";'+1;" in lines[2]
-    assert files["filter.csv"].decode("utf-8-sig").split("\r\n")[:2] == [
+    assert files["filter.csv"].decode("utf-8-sig").splitlines()[:2] == [
         "Einstellung;Wert",
         "blocked;False",
     ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,7 +118,7 @@ def export_customers(
     total = count_customers_for_export(actor=actor, f=f)
     if language not in ("de", "en"):
         language = "de"
-    if len(separator) != 1 or separator in "\"'\r\n":
+    if len(separator) != 1 or separator in "\"'\\\r\n":
         raise DomainError(
             "invalid_separator",
             _("The separator must be one character such as ; or ,."),
@@ -145,14 +145,26 @@ def export_customers(
             sheet_title="Kunden" if language == "de" else "Customers",
             tick=tick,
         )
+    elif connection.vendor == "postgresql":
+        count = writers.write_zip_from_postgres(
+            path,
+            EXPORT_COLUMNS,
+            customer_selectors.filter_customers(actor, f).values_list(*EXPORT_FIELDS),
+            SORTS[f.sort],
+            language=language,
+            data_name="kunden.csv" if language == "de" else "customers.csv",
+            settings_name="filter.csv",
+            settings_rows=settings_rows,
+            separator=separator,
+            tick=tick,
+        )
     else:
-        de = language == "de"
         count = writers.write_zip(
             path,
             EXPORT_COLUMNS,
             rows,
             language=language,
-            data_name="kunden.csv" if de else "customers.csv",
+            data_name="kunden.csv" if language == "de" else "customers.csv",
             settings_name="filter.csv",
             settings_rows=settings_rows,
             separator=separator,

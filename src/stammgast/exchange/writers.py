@@ -29,6 +29,8 @@ from .columns import (
 _WIDTHS = {CODE: 16, INTEGER: 10, DATE: 12, DATETIME: 20}
 
 Tick = Callable[[int], None]
+# First characters that may make a text cell a formula (see columns.needs_neutralising).
+_FIRST_DANGER = frozenset("=+-@\t\r'")
 
 
 def write_xlsx(
@@ -90,7 +92,7 @@ def write_xlsx(
                         col,
                         value,
                         quoted_fmt
-                        if needs_neutralising(value)
+                        if value[0] in _FIRST_DANGER and needs_neutralising(value)
                         else text_fmt
                         if kind == CODE
                         else None,
@@ -178,3 +180,105 @@ def write_table_csv(
 def write_table_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     columns = [Column(f"c{i}", h, h, INTEGER if i == 0 else TEXT) for i, h in enumerate(headers)]
     write_xlsx(path, columns, rows, language="en", sheet_title="Report")
+
+
+# --- PostgreSQL: the CSV straight from COPY ---------------------------------------------
+# Formatting 31 columns per row in Python costs more than PostgreSQL's whole COPY, so on
+# PostgreSQL the CSV body is produced by COPY (SELECT ...) with the same spellings as
+# csv_value() (dates, labels, Ja/Nein, neutralised text) and streamed into the ZIP member.
+
+_PG_DATE = {"de": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
+_PG_DATETIME = {"de": "DD.MM.YYYY HH24:MI:SS", "en": "YYYY-MM-DD HH24:MI:SS"}
+# The same rule as columns._DANGEROUS, in PostgreSQL's regular-expression dialect.
+_PG_DANGEROUS = "^'*[-=+@\t\r]"
+
+
+def _pg_expression(column: Column, language: str, params: list) -> str:
+    from .columns import BOOLEAN, GENDER, KIND, PAYMENT, YES_NO, label_value
+
+    ref = f'sub."{column.field}"'
+    kind = column.kind
+    if kind in (TEXT, CODE):
+        if column.field == "number":
+            return f"{ref}::text"
+        params.append(_PG_DANGEROUS)
+        return f"CASE WHEN {ref} ~ %s THEN '''' || {ref} ELSE NULLIF({ref}, '') END"
+    if kind == INTEGER:
+        return f"{ref}::text"
+    if kind == DATE:
+        params.append(_PG_DATE[language])
+        return f"to_char({ref}, %s)"
+    if kind == DATETIME:
+        from django.conf import settings
+
+        params += [settings.TIME_ZONE, _PG_DATETIME[language]]
+        return f"to_char({ref} AT TIME ZONE %s, %s)"
+    if kind == BOOLEAN:
+        params += list(YES_NO[language])
+        return f"CASE WHEN {ref} THEN %s ELSE %s END"
+    if kind in (GENDER, PAYMENT, KIND):
+        from .columns import GENDER_LABELS, KIND_LABELS, PAYMENT_LABELS
+
+        labels = {GENDER: GENDER_LABELS, PAYMENT: PAYMENT_LABELS, KIND: KIND_LABELS}[kind]
+        parts = []
+        for code in labels[language]:
+            params += [str(code), label_value(kind, code, language)]
+            parts.append("WHEN %s THEN %s")
+        return f"CASE {ref} {' '.join(parts)} ELSE NULLIF({ref}, '') END"
+    raise ValueError(kind)
+
+
+def write_zip_from_postgres(
+    path: Path,
+    columns: Sequence[Column],
+    queryset,
+    order: Sequence[str],
+    *,
+    language: str,
+    data_name: str,
+    settings_name: str,
+    settings_rows: Sequence[tuple[str, str]],
+    separator: str = ";",
+    tick: Tick | None = None,
+) -> int:
+    """Like write_zip(), with the rows of `queryset` (values of `columns`) formatted by COPY."""
+    from django.db import connections
+
+    inner_sql, inner_params = queryset.order_by().query.sql_with_params()
+    params: list = []
+    select = ", ".join(_pg_expression(c, language, params) for c in columns)
+    order_sql = ", ".join(
+        f'sub."{o.lstrip("-")}"{" DESC" if o.startswith("-") else ""}' for o in order
+    )
+    if separator in "'\\":
+        raise ValueError("separator")
+    statement = (
+        f"COPY (SELECT {select} FROM ({inner_sql}) AS sub ORDER BY {order_sql}) "
+        f"TO STDOUT WITH (FORMAT csv, DELIMITER '{separator}')"
+    )
+    connection = connections[queryset.db]
+    count = 0
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open(data_name, "w", force_zip64=True) as binary:
+            header = io.StringIO()
+            _csv_writer(header, separator).writerow([c.header(language) for c in columns])
+            binary.write(b"\xef\xbb\xbf" + header.getvalue().encode())
+            connection.ensure_connection()
+            # The select list's parameters come first in the text, then the filter's.
+            with (
+                connection.connection.cursor() as cursor,
+                cursor.copy(statement, [*params, *inner_params]) as copy,
+            ):
+                for data in copy:
+                    binary.write(data)
+                    count += 1
+                    if tick is not None and count % 1000 == 0:
+                        tick(count)
+        with (
+            archive.open(settings_name, "w") as binary,
+            io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as out,
+        ):
+            writer = _csv_writer(out, separator)
+            for key, value in settings_rows:
+                writer.writerow([csv_value(TEXT, key, language), csv_value(TEXT, value, language)])
+    return count
