@@ -310,7 +310,10 @@ class PhonePattern:
         self.nsn = nsn
         if len(self.groups) != 2:
             raise RuntimeError(f"unexpected grouping of {text}")
-        # What the row loop needs, as a tuple: no attribute look-ups per row.
+        # What the row loop needs, as a tuple: no attribute look-ups per row. The
+        # subscriber number never starts with 0 (first_digit_min >= 1), so no padding.
+        if first_digit_min < 1:
+            raise ValueError("subscriber numbers start with 1 to 9")
         self.fast = (nsn, self.low, self.span, subscriber_len, self.groups[0])
 
     def number(self, k: int) -> tuple[str, str]:
@@ -346,9 +349,42 @@ class Pools:
     mobiles: list[PhonePattern]
     companies: list[tuple[str, str]]  # name, search forms
     births: list[str]
-    stamps: list[tuple[str, str]]  # created_at, updated_at
+    stamps: list[str]  # COPY text of created_at, updated_at
     private_tails: list[str] = field(default_factory=list)
     business_tails: list[str] = field(default_factory=list)
+    # Precombined: (COPY text of kind..gender, search forms, mail name, business?) and
+    # (COPY text of street, postcode, city; "city-forms postcode"; phone pattern).
+    people: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    addresses: list[tuple[str, str, str, tuple]] = field(default_factory=list)
+
+
+PEOPLE_POOL = 1 << 18
+ADDRESS_POOL = 1 << 16
+
+
+def combine_pools(pools: Pools, rng: random.Random) -> None:
+    """Draw people and addresses once, so a row picks two precombined entries."""
+    first, last, companies = pools.first, pools.last, pools.companies
+    for _ in range(PEOPLE_POOL):
+        fname, fforms, gender, fmail = rng.choice(first)
+        lname, lforms, lmail = rng.choice(last)
+        business = rng.random() < 0.06
+        company, compforms = rng.choice(companies) if business else ("", "")
+        sel = rng.random()
+        if sel < 0.06:
+            gender = ""
+        elif sel < 0.08:
+            gender = "diverse"
+        title = "Dr." if rng.random() < 0.015 else ""
+        kind = "business" if business else "private"
+        forms = f"{fforms} {lforms} {compforms}" if business else f"{fforms} {lforms}"
+        block = f"{kind}\t{title}\t{fname}\t{lname}\t{company}\t{gender}"
+        pools.people.append((block, forms, f"{fmail}.{lmail}", business))
+    for _ in range(ADDRESS_POOL):
+        city, cforms, codes, area = rng.choice(pools.places)
+        postcode = rng.choice(codes)
+        block = f"{rng.choice(pools.streets)}\t{postcode}\t{city}"
+        pools.addresses.append((block, f"{cforms} ", postcode, area.fast))
 
 
 def build_pools(rng: random.Random) -> Pools:
@@ -377,7 +413,7 @@ def build_pools(rng: random.Random) -> Pools:
     mobiles = []
     for prefix in MOBILE_PREFIXES:
         for length in (8, 7):
-            pattern = PhonePattern(prefix, length, 0)
+            pattern = PhonePattern(prefix, length, 1)
             if pattern.agrees_with_phonenumbers(check):
                 mobiles.append(pattern)
                 break
@@ -425,7 +461,7 @@ def build_pools(rng: random.Random) -> Pools:
         updated = created
         if rng.random() < 0.4:
             updated = created + dt.timedelta(seconds=rng.randrange(3600, 86400 * 600))
-        stamps.append((created.isoformat(sep=" "), updated.isoformat(sep=" ")))
+        stamps.append(f"{created.isoformat(sep=' ')}\t{updated.isoformat(sep=' ')}")
     return Pools(first, last, places, streets, mobiles, companies, births, stamps)
 
 
@@ -490,10 +526,10 @@ ROW_COLUMNS = [
     "last_name",
     "company_name",
     "gender",
-    "date_of_birth",
     "street",
     "postcode",
     "city",
+    "date_of_birth",
     "phone_private",
     "mobile",
     "phone_private_e164",
@@ -612,6 +648,7 @@ def generate_customers(
     pools = build_pools(rng)
     pools.private_tails = _tails(rng, business=False)
     pools.business_tails = _tails(rng, business=True)
+    combine_pools(pools, rng)
     tables = ["customers_customer", "customers_customer_groups", "customers_customer_tags"]
 
     with psycopg.connect(url) as conn:
@@ -650,12 +687,18 @@ def generate_customers(
         (first_id + lo, counter + 1 + lo, hi - lo, seed + j)
         for j, (lo, hi) in enumerate(itertools.pairwise(bounds))
     ]
+    global _FORKED_PART
     if jobs == 1:
         links = [part.load(*slices[0])]
     else:
-        # Forked workers inherit the pools; each sends back its link counts.
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            links = pool.starmap(part.load, slices)
+        # Forked workers inherit the pools through this global instead of having them
+        # pickled; each sends back its link counts.
+        _FORKED_PART = part
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                links = pool.starmap(_load_forked, slices)
+        finally:
+            _FORKED_PART = None
     with psycopg.connect(url) as conn:
         conn.execute(
             "UPDATE tenants_tenant SET number_counter = greatest(number_counter, %s) WHERE id = %s",
@@ -683,6 +726,13 @@ def generate_customers(
         index_seconds,
         time.perf_counter() - started,
     )
+
+
+_FORKED_PART = None
+
+
+def _load_forked(*slice_args) -> tuple[int, int]:
+    return _FORKED_PART.load(*slice_args)
 
 
 @dataclass
@@ -756,16 +806,12 @@ def _rows(
     pools: Pools, rng, first_id, first_number, n, group_ids, tag_ids, group_rows, tag_rows, suffix
 ) -> list[str]:
     """COPY lines for n customers; appends their group and tag links."""
-    first, last, places, streets = pools.first, pools.last, pools.places, pools.streets
-    mobiles, companies, births, stamps = pools.mobiles, pools.companies, pools.births, pools.stamps
+    people, addresses, mobiles = pools.people, pools.addresses, pools.mobiles
+    births, stamps = pools.births, pools.stamps
     private_tails, business_tails = pools.private_tails, pools.business_tails
-    n_first, n_last, n_places, n_streets = len(first), len(last), len(places), len(streets)
-    n_mobiles, n_companies, n_births, n_stamps = (
-        len(mobiles),
-        len(companies),
-        len(births),
-        len(stamps),
-    )
+    n_people, n_addresses, n_mobiles = len(people) - 1, len(addresses) - 1, len(mobiles)
+    n_births, n_stamps = len(births), len(stamps)
+    mobile_fast = [m.fast for m in mobiles]
     domains = MAIL_DOMAINS
     regular, vip, staff = (group_ids[g] for g, _ in GROUPS)
     business_group = group_ids[BUSINESS_GROUP]
@@ -777,72 +823,50 @@ def _rows(
         cid = first_id + i
         number = first_number + i
         r = getrandbits(64)
-        r2 = getrandbits(64)
-        fname, fforms, gender, fmail = first[(r & 0xFFFF) % n_first]
-        lname, lforms, lmail = last[((r >> 16) & 0xFFFF) % n_last]
-        city, cforms, codes, area = places[((r >> 32) & 0xFFFF) % n_places]
-        postcode = codes[(r2 & 0xFFFF) % len(codes)]
-        kind_bits = (r >> 48) & 0xFF
-        business = kind_bits < 15  # about 6 %
-        if business:
-            company, compforms = companies[(r2 >> 16 & 0xFFFF) % n_companies]
-            tail = business_tails[(r2 >> 32) & 0xFFF]
-        else:
-            company = compforms = ""
-            tail = private_tails[(r2 >> 32) & 0xFFF]
-        sel = (r >> 56) & 0xFF
-        if sel < 16:
-            gender = ""
-        elif sel < 20:
-            gender = "diverse"
-        title = "Dr." if (r2 >> 44) & 0x3F == 0 else ""
-        birth = births[(r2 >> 16 & 0xFFFF) % n_births] if sel >= 50 else NULL
-        created, updated = stamps[(r2 >> 48) % n_stamps]
+        person, forms, mail, business = people[r & n_people]
+        address, place_forms, postcode, area = addresses[(r >> 18) & n_addresses]
+        tail = (business_tails if business else private_tails)[(r >> 34) & 0xFFF]
+        sel = (r >> 46) & 0xFF
+        birth = births[(r >> 20) % n_births] if sel >= 50 else NULL
         k = cid * 7_919 + 104_729
-        parts = [str(number), fforms, lforms]
-        if compforms:
-            parts.append(compforms)
-        parts.append(cforms)
         if sel < 200:  # 78 % give an e-mail address
-            email = f"{fmail}.{lmail}{k % 997 if sel & 1 else ''}@{domains[k % 12]}"
-            parts.append(email)
+            email = f"{mail}{k % 997 if sel & 1 else ''}@{domains[k % 12]}"
+            search = f"{number} {forms} {place_forms}{email} {postcode}"
         else:
             email = ""
-        parts.append(postcode)
+            search = f"{number} {forms} {place_forms}{postcode}"
         # Inlined PhonePattern.number(): this loop is the generator's hot path.
-        if (r2 >> 56) & 1:  # half have a landline
-            nsn, low, span, width, cut = area.fast
-            digits = f"{nsn}{low + k % span:0{width}d}"
+        if (r >> 54) & 1:  # half have a landline
+            nsn, low, span, width, cut = area
+            digits = nsn + str(low + k % span)
             phone = f"+49 {digits[:cut]} {digits[cut:]}"
             phone_e164 = "+49" + digits
-            parts += ("49" + digits, "0" + digits)
+            search = f"{search} 49{digits} 0{digits}"
         else:
             phone = phone_e164 = ""
-        if (r2 >> 57) & 7 < 6:  # three quarters have a mobile
-            nsn, low, span, width, cut = mobiles[cid % n_mobiles].fast
-            digits = f"{nsn}{low + (k // n_mobiles) % span:0{width}d}"
+        if (r >> 55) & 7 < 6:  # three quarters have a mobile
+            nsn, low, span, width, cut = mobile_fast[cid % n_mobiles]
+            digits = nsn + str(low + (k // n_mobiles) % span)
             mobile = f"+49 {digits[:cut]} {digits[cut:]}"
             mobile_e164 = "+49" + digits
-            parts += ("49" + digits, "0" + digits)
+            search = f"{search} 49{digits} 0{digits}"
         else:
             mobile = mobile_e164 = ""
         append(
-            f"{cid}\t{number}\t{'business' if business else 'private'}\t{title}\t{fname}\t"
-            f"{lname}\t{company}\t{gender}\t{birth}\t{streets[(r2 >> 8) % n_streets]}\t"
-            f"{postcode}\t{city}\t{phone}\t{mobile}\t{phone_e164}\t{mobile_e164}\t{email}\t"
-            f"{' '.join(parts)}\t{created}\t{updated}\t{tail}{suffix}"
+            f"{cid}\t{number}\t{person}\t{address}\t{birth}\t{phone}\t{mobile}\t{phone_e164}\t"
+            f"{mobile_e164}\t{email}\t{search}\t{stamps[(r >> 28) % n_stamps]}\t{tail}{suffix}"
         )
+        g = r >> 58
         if business:
             group_rows.append(f"{cid}\t{business_group}\n")
         else:
-            g = (r2 >> 60) & 0xF
-            if g < 4:
+            if g < 14:  # 22 %
                 group_rows.append(f"{cid}\t{regular}\n")
-            if kind_bits == 255:
+            if sel == 255:
                 group_rows.append(f"{cid}\t{vip}\n")
-            elif kind_bits == 254:
+            elif sel == 254:
                 group_rows.append(f"{cid}\t{staff}\n")
-        t = (r >> 40) & 0xFF
+        t = (r >> 8) & 0xFF
         if t < 40:
             tag_rows.append(f"{cid}\t{tag_list[t % 10]}\n")
     return out
