@@ -203,6 +203,29 @@ def test_a_real_picture_is_stored_and_removed(pos_api, one):
     ]
 
 
+def test_a_replaced_or_removed_picture_file_is_deleted(
+    pos_api, one, settings, django_capture_on_commit_callbacks
+):
+    from pathlib import Path
+
+    def files():
+        return sorted(p.name for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = put_picture(pos_api, "/api/v1/customers/1/picture", png()).json()["picture_url"]
+    assert first.endswith(".png")
+    # The address does not reveal the tenant or the customer number.
+    assert "1-1" not in first.rsplit("/", 1)[-1]
+    assert len(files()) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        second = put_picture(pos_api, "/api/v1/customers/1/picture", png(color=(0, 0, 255)))
+    assert second.json()["picture_url"] != first
+    assert files() == [second.json()["picture_url"].rsplit("/", 1)[-1]]
+    with django_capture_on_commit_callbacks(execute=True):
+        pos_api.delete("/api/v1/customers/1/picture")
+    assert files() == []
+
+
 @pytest.mark.parametrize(
     ("content", "name"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -439,6 +440,9 @@ def unblock_customer(*, actor: Actor, number: int, expected_version: int | None 
     )
 
 
+_PICTURE_SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+
+
 @transaction.atomic
 def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | None) -> Customer:
     """Store a validated picture (or remove it with None)."""
@@ -460,8 +464,9 @@ def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | No
             with Image.open(upload) as image:
                 if image.width * image.height > settings.CUSTOMER_PICTURE_MAX_PIXELS:
                     raise Invalid(_("The picture has too many pixels."))
-                if image.format not in {"JPEG", "PNG", "WEBP", "GIF"}:
+                if image.format not in _PICTURE_SUFFIXES:
                     raise Invalid(_("Use a JPEG, PNG, WebP or GIF picture."))
+                suffix = _PICTURE_SUFFIXES[image.format]
                 image.verify()
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             raise DomainError(
@@ -477,9 +482,14 @@ def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | No
         upload.seek(0)
     old_name = customer.picture.name if customer.picture else ""
     if upload is not None:
-        customer.picture.save(f"{customer.tenant_id}-{customer.number}.img", upload, save=False)
+        # A random name: the address of a picture cannot be guessed from the customer number.
+        customer.picture.save(f"{secrets.token_urlsafe(18)}.{suffix}", upload, save=False)
     else:
         customer.picture = ""
+    if old_name:
+        # A removed picture is personal data: delete the file once the change is committed.
+        storage = customer.picture.storage
+        transaction.on_commit(lambda: storage.delete(old_name))
     customer.version += 1
     customer.updated_at = timezone.now()
     customer.save()
