@@ -210,10 +210,11 @@ def features(value: Any) -> dict:
         return {}
     if not isinstance(value, dict):
         raise Invalid(_("Enter the features as an object of key and value."))
+    # What a feature may hold is the tenant's definition (services); here only what no
+    # database can store.
     for key, item in value.items():
-        text(50)(key)
-        if isinstance(item, str):
-            text(1000, multiline=True)(item)
+        if not is_plain_text(key) or (isinstance(item, str) and not is_plain_text(item)):
+            raise Invalid(_("Contains control characters."))
     return dict(value)
 
 
