@@ -10,6 +10,7 @@ run, the transaction is rolled back at the end: nothing is ever half-applied.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import zoneinfo
 from collections import deque
@@ -19,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import FileField, JSONField, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -628,7 +629,7 @@ class _Import:
         tenant = self.tenant
         events = []
         if creates:
-            objs = Customer.objects.bulk_create([c for _p, c, _ch in creates], batch_size=500)
+            objs = _insert([c for _p, c, _ch in creates])
             self.result.created += len(objs)
             if tenant.default_group_id:
                 Through = Customer.groups.through
@@ -654,7 +655,7 @@ class _Import:
             for _p, customer, changes in updates:
                 events.append(self._event(customer, CustomerEvent.Action.UPDATED, changes))
         if events:
-            CustomerEvent.objects.bulk_create(events, batch_size=1000)
+            _insert(events)
 
     def _event(self, customer: Customer, action: str, changes: dict) -> CustomerEvent:
         return CustomerEvent(
@@ -668,6 +669,55 @@ class _Import:
             location_code=self.location_code,
             changes=changes,
         )
+
+
+def _insert(objs: list) -> list:
+    """bulk_create, or on PostgreSQL COPY with ids taken from the sequence beforehand.
+
+    Django's bulk insert spends more time preparing parameters than PostgreSQL spends
+    inserting; COPY takes the rows as they are. Either way the objects get their ids.
+    """
+    if not objs:
+        return objs
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_create(objs, batch_size=500)
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    columns = ", ".join(quote(f.column) for f in [meta.pk, *fields])
+    plan = [
+        (
+            f.attname,
+            "json" if isinstance(f, JSONField) else "file" if isinstance(f, FileField) else "",
+        )
+        for f in fields
+    ]
+    with (
+        connection.connection.cursor() as raw,
+        raw.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for obj, pk in zip(objs, ids, strict=True):
+            obj.pk = pk
+            row = [pk]
+            for attname, special in plan:
+                value = getattr(obj, attname)
+                if special == "json":
+                    value = json.dumps(value, ensure_ascii=False)
+                elif special == "file":
+                    value = value.name or ""
+                row.append(value)
+            copy.write_row(row)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
 
 
 def import_customers(
