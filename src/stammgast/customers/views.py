@@ -380,6 +380,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     if kind == CustomerKind.PRIVATE:
         del form.fields["company_name"]
         del form.fields["vat_id"]
+    else:
+        form.order_fields(["company_name", "vat_id"])
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -401,8 +403,6 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             "nav": "customers",
             "form": form,
             "kind": kind,
-            "kind_label": CustomerKind(kind).label,
-            "kinds": CustomerKind.choices,
         },
         status=status,
     )
