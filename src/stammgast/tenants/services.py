@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -305,12 +306,11 @@ def staff_actor(user, *, location_code: str | None = None):
     """The Actor for a logged-in staff user, or None if the user belongs to no tenant."""
     from .actor import Actor
 
-    membership = (
-        Membership.all_tenants.select_related("tenant", "location")
-        .filter(user=user)
-        .order_by("location_id")
-        .first()
-    )
+    memberships = Membership.all_tenants.select_related("tenant", "location").filter(user=user)
+    if location_code:
+        memberships = memberships.filter(location__code=location_code)
+    # The tenant-wide membership first: NULL sorts first in SQLite but last in PostgreSQL.
+    membership = memberships.order_by(F("location_id").asc(nulls_first=True), "pk").first()
     if membership is None:
         return None
     return Actor.for_staff(
