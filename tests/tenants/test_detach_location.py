@@ -71,9 +71,15 @@ def test_the_till_creates_customers_in_the_new_tenant(
 def test_restrictions_to_the_leaving_location_are_released(
     group_with_customers, location, location_b, make_api
 ):
+    untouched = Customer.objects.get(last_name="Gast0")
     services.detach_location(location=location, new_slug="mitte-gmbh", new_name="Mitte GmbH")
     both = Customer.objects.get(last_name="Beide")
     assert [loc.code for loc in both.allowed_locations.all()] == ["hafen"]
+    # The released customers changed (new ETag, new "last changed"); the others did not.
+    assert both.version == 2
+    assert both.updated_at > both.created_at
+    untouched.refresh_from_db()
+    assert untouched.version == 1
     only = Customer.objects.get(last_name="Nur Mitte")
     # Still restricted, so the other locations do not suddenly see the leaving one's guest.
     assert only.location_restricted

@@ -646,6 +646,8 @@ def release_location_from_customers(*, location: Location) -> int:
     Customer.objects.filter(created_location=location).update(created_location=None)
     now = timezone.now()
     if affected:
+        # A changed restriction is a change: new ETag, new "last changed".
+        Customer.objects.filter(pk__in=affected).update(updated_at=now, version=F("version") + 1)
         CustomerEvent.objects.bulk_create(
             [
                 CustomerEvent(
