@@ -178,6 +178,17 @@ def rss_peak_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes (those still running)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def child_pids(pid: int) -> list[int]:
     """Direct children of a process (gunicorn's workers of its arbiter)."""
     out = []

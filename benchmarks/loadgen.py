@@ -23,6 +23,9 @@ class LoadResult:
     latencies_ms: list[float] = field(repr=False)
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    # Filled in by the caller when it measures the server's CPU (ms per request).
+    app_cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -112,10 +115,14 @@ def run_load(
     seconds: float = 10.0,
     warmup: float = 2.0,
     max_requests_per_client: int = 50_000,
+    on_start: Callable[[], None] | None = None,
+    on_end: Callable[[], None] | None = None,
 ) -> LoadResult:
     """`clients` threads send make_request(client, i) back to back for `seconds`."""
     stop_warmup = time.monotonic() + warmup
-    barrier = threading.Barrier(clients + 1)
+    # on_start runs once every client has warmed up, before any is released: from then
+    # on only measured traffic reaches the server.
+    barrier = threading.Barrier(clients + 1, action=on_start)
     results: list[tuple[list[float], int, dict[int, int], float]] = [None] * clients  # type: ignore
 
     def worker(c: int) -> None:
@@ -158,6 +165,8 @@ def run_load(
     started = time.perf_counter()
     for t in threads:
         t.join()
+    if on_end is not None:
+        on_end()
     finished = max(r[3] for r in results)
     latencies = [x for r in results for x in r[0]]
     statuses: dict[int, int] = {}
