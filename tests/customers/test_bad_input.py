@@ -143,6 +143,17 @@ def test_bad_list_parameters(pos_api, one, params):
         clear_4xx(response)
 
 
+@pytest.mark.parametrize("position", [{"number": 10**30}, {"number": -(10**30)}, {"id": 10**30}])
+def test_cursors_with_huge_numbers(pos_api, one, position):
+    from stammgast.customers.selectors import encode_cursor
+
+    cursor = encode_cursor(position)
+    for url in ("/api/v1/customers", "/api/v1/customers/1/history"):
+        response = pos_api.get(url, {"cursor": cursor})
+        if response.status_code != 200:
+            clear_4xx(response)
+
+
 @pytest.mark.parametrize("query", ["q=m%C3%BCl%ED%A0%80", "q=%FF%FE%FD", "q=%00%00%00", "q=%"])
 def test_broken_percent_encoding(pos_api, one, query):
     response = pos_api.get(f"/api/v1/customers?{query}")
