@@ -176,8 +176,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         )
     error = None
     if request.method == "POST":
-        upload = request.FILES.get("file")
         try:
+            # Refuse an oversized upload by its announced length, before receiving it.
+            check_upload_size(max(0, int(request.META.get("CONTENT_LENGTH") or 0) - 64 * 1024))
+            upload = request.FILES.get("file")
             if upload is None:
                 raise DomainError("no_file", _("Choose a file."), fields={"file": _("Required.")})
             check_upload_size(upload.size)
