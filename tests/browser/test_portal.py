@@ -129,3 +129,27 @@ def test_a_concurrent_edit_is_refused_and_nothing_is_lost(live_server, shop, new
     second.get_by_role("button", name="Save").click()
     expect(second.locator(".messages")).to_contain_text("The changes have been saved.")
     assert reload(shop, number).city == "Aachen"
+
+
+def test_usable_on_a_tablet_and_by_keyboard(live_server, shop, new_page):
+    number = shop["mueller"].number
+    page = new_page(width=768, height=1024)
+    log_in(page, live_server.url)
+    for path in ("/", "/customers/", f"/customers/{number}/", f"/customers/{number}/master/edit/"):
+        page.goto(live_server.url + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+
+    page.goto(f"{live_server.url}/customers/{number}/")
+    page.get_by_role("link", name="Settings").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Settings")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Settings")).to_be_focused()
+    # The Edit button is reached with Tab after the remaining tabs.
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "edit-register":
+            break
+    expect(page.locator("#edit-register")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Locked customer")).to_be_focused()
