@@ -225,3 +225,18 @@ def test_tags_and_features(tenant, staff_client, make_customer):
     assert after.features == {"seats": 7}
     with tenant_scope(tenant):
         assert sorted(t.name for t in after.tags.all()) == ["espresso", "vegan"]
+
+
+def test_a_huge_third_party_memo_is_shown_in_part(tenant, staff_client, make_customer):
+    customer = make_customer(tenant)
+    with tenant_scope(tenant):
+        api_like = Actor(
+            tenant=tenant, permissions=frozenset({"customers.change", "customers.third_party_memo"})
+        )
+        customer_services.update_customer(
+            actor=api_like, number=customer.number, data={"third_party_memo": "x" * 1_000_000}
+        )
+    page = staff_client("tenant_admin").get(f"/customers/{customer.number}/memos/")
+    assert page.status_code == 200
+    assert len(page.content) < 100_000
+    assert "The first 20000 of 1000000 characters are shown." in page.content.decode()

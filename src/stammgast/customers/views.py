@@ -201,6 +201,7 @@ def _plain(field: str, value: Any) -> str:
 
 # --- list ------------------------------------------------------------------------------
 
+MEMO_DISPLAY_MAX = 20_000
 # Shown at once; the rest sit under "More filters" (opened when one of them is set).
 MAIN_FILTERS = ("group", "blocked", "newsletter", "location")
 SORTABLE_COLUMNS = {"number": "number", "name": "name", "postcode": "postcode"}
@@ -285,6 +286,10 @@ def customer_record(request: HttpRequest, number: int, register: str = "master")
             context["features"] = [
                 (d.label, customer.features.get(d.key)) for d in form.definitions
             ]
+    if reg.slug == "memos":
+        # The third-party memo may hold a million characters; the page shows the start.
+        context["third_party_memo_shown"] = customer.third_party_memo[:MEMO_DISPLAY_MAX]
+        context["third_party_memo_cut"] = len(customer.third_party_memo) > MEMO_DISPLAY_MAX
     if reg.slug == "history":
         page = selectors.customer_history(
             actor=request.actor, number=number, cursor=request.GET.get("cursor") or None
