@@ -240,3 +240,10 @@ def test_a_huge_third_party_memo_is_shown_in_part(tenant, staff_client, make_cus
     assert page.status_code == 200
     assert len(page.content) < 100_000
     assert "The first 20000 of 1000000 characters are shown." in page.content.decode()
+
+
+def test_the_newsletter_box_of_a_new_customer_starts_with_the_tenant_default(tenant, staff_client):
+    tenant.default_newsletter = True
+    tenant.save()
+    form = staff_client("cashier").get("/customers/new/").content.decode()
+    assert re.search(r'<input type="checkbox" name="newsletter"[^>]*checked', form)

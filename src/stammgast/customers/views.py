@@ -387,6 +387,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         del form.fields["vat_id"]
     else:
         form.order_fields(["company_name", "vat_id"])
+    # The box starts as the tenant's default, so an untouched box keeps that default.
+    form.fields["newsletter"].initial = services.tenant_defaults(actor.tenant)["newsletter"]
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
