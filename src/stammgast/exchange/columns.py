@@ -180,7 +180,7 @@ def neutralise(value: str) -> str:
 
 
 def restore(value: str) -> str:
-    return value[1:] if _ESCAPED.match(value) else value
+    return value[1:] if value[:1] == "'" and _ESCAPED.match(value) else value
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -287,10 +287,11 @@ def read_cell(kind: str, value: Any, *, from_csv: bool) -> Any:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if kind in (TEXT, CODE):
+        if type(value) is str:
+            return restore(value) if from_csv else value
         if isinstance(value, dt.datetime | dt.date):
             raise CellInvalid(_("Expected text, found a date."))
-        text = str(value)
-        return restore(text) if from_csv else text
+        return str(value)
     if isinstance(value, str):
         value = value.strip()
         if value == "":
