@@ -126,3 +126,21 @@ def test_an_unknown_or_missing_key_is_401(guest, client):
     )
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"
+
+
+def test_another_tenants_groups_and_locations_cannot_be_named(
+    tenant, other_tenant, other_api, location
+):
+    from stammgast.customers.models import CustomerGroup
+
+    with tenant_scope(tenant):
+        CustomerGroup.objects.create(name="Stammgäste")
+    response = post_json(
+        other_api,
+        "/api/v1/customers",
+        {"last_name": "Krone", "groups": ["Stammgäste"], "allowed_locations": ["mitte"]},
+    )
+    assert response.status_code == 422
+    assert set(response.json()["fields"]) == {"groups", "allowed_locations"}
+    with tenant_scope(other_tenant):
+        assert Customer.objects.count() == 0

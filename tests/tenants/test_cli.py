@@ -213,3 +213,10 @@ def test_detach_location_on_the_command_line(group):
     with tenant_scope(new):
         assert list(Location.objects.values_list("code", flat=True)) == ["mitte"]
     refused("tenant", "detach-location", "adler", "mitte", "--new-slug", "x", "--new-name", "X")
+
+
+def test_user_without_a_password_and_no_terminal_is_refused(group, monkeypatch):
+    monkeypatch.delenv("STAMMGAST_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    refused("user", "create", "adler", "petra", "--role", "cashier")
+    assert not get_user_model().objects.exists()
