@@ -163,3 +163,37 @@ def test_the_dashboard_query_count_does_not_grow_with_customers(
         make_customer(tenant, last_name=f"Gast {i}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/")
+
+
+def test_a_location_bound_dashboard_counts_only_what_the_location_may_serve(
+    tenant, location, location_b, staff_client, make_customer
+):
+    make_customer(tenant, last_name="Überall")
+    make_customer(tenant, last_name="Nur Hafen", allowed_locations=["hafen"])
+    html = staff_client("location_manager", location=location).get("/").content.decode()
+    figures = dict(
+        (label, int(n))
+        for n, label in re.findall(
+            r'<div class="value">(\d+)</div><div class="label">([^<]+)<', html
+        )
+    )
+    assert figures["Customers"] == 1
+    assert "Mitte" in html
+
+
+def test_the_history_has_older_pages(tenant, staff_client, make_customer):
+    from stammgast.customers import services as customer_services
+    from stammgast.tenants.actor import Actor
+
+    customer = make_customer(tenant)
+    with tenant_scope(tenant):
+        for i in range(55):
+            customer_services.update_customer(
+                actor=Actor.system(tenant), number=customer.number, data={"memo": f"Notiz {i}"}
+            )
+    client = staff_client("tenant_admin")
+    first = client.get(f"/customers/{customer.number}/history/").content.decode()
+    assert "Notiz 54" in first and "Notiz 3<" not in first
+    older = re.search(r'href="(\?cursor=[^"]+)">Older entries', first).group(1)
+    rest = client.get(f"/customers/{customer.number}/history/{older}").content.decode()
+    assert "Notiz 3<" in rest and "created" in rest
