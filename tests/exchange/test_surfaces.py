@@ -141,3 +141,56 @@ def test_api_job_of_another_tenant_is_not_found(tenant, other_api, admin_actor, 
 def test_openapi_lists_the_endpoints(pos_api):
     paths = json.loads(pos_api.get("/api/v1/openapi.json").content)["paths"]
     assert "/api/v1/exports" in paths and "/api/v1/imports/{job_id}/report.{fmt}" in paths
+
+
+def test_running_job_page_polls_and_shows_progress_and_eta(admin_client, tenant):
+    from django.utils import timezone
+
+    from stammgast.core.tenancy import tenant_scope
+    from stammgast.exchange import services
+
+    with tenant_scope(tenant):
+        job = Job.objects.create(
+            tenant=tenant,
+            kind=Job.Kind.EXPORT,
+            state=Job.State.RUNNING,
+            started_at=timezone.now() - timezone.timedelta(seconds=30),
+            rows_total=1000,
+        )
+        (services.job_dir(job) / "progress.json").write_text('{"done": 250, "total": 1000}')
+    page = admin_client.get(
+        f"/exchange/jobs/{job.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-status"
+    )
+    body = page.content.decode()
+    assert body.startswith('<div id="job-status"') and 'hx-trigger="every 1s"' in body
+    assert 'value="25"' in body and "250" in body and "1:30" in body  # 30 s per quarter
+
+
+def test_location_bound_export_holds_only_what_the_location_may_see(tenant, location, admin_actor):
+    from stammgast.customers import services as customer_services
+    from stammgast.customers.selectors import CustomerFilter
+    from stammgast.exchange import services
+
+    other = tenant_services.create_location(tenant=tenant, code="nord", name="Nord")
+    customer_services.create_customer(actor=admin_actor, data={"last_name": "Alle"})
+    customer_services.create_customer(
+        actor=admin_actor, data={"last_name": "Nur Nord", "allowed_locations": [other.code]}
+    )
+    user = tenant_services.create_staff_user(
+        tenant=tenant,
+        username="leiter",
+        password=PASSWORD,
+        role=Role.LOCATION_MANAGER,
+        location=location,
+    )
+    from stammgast.tenants.actor import Actor
+
+    manager = Actor.for_staff(
+        tenant=tenant, user=user, role=Role.LOCATION_MANAGER, location=location
+    )
+    job = services.start_export(actor=manager, f=CustomerFilter())
+    path, _name = services.job_file(actor=manager, job_id=job.pk)
+    names = [
+        r[3] for r in python_calamine.load_workbook(str(path)).get_sheet_by_index(0).to_python()[1:]
+    ]
+    assert names == ["Alle"]
