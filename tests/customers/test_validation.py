@@ -43,6 +43,8 @@ def refused(response, field):
         "101",
         "-1",
         "ten",
+        "１０",
+        "٥",
         10.5,
         True,
         -1,
@@ -292,7 +294,7 @@ def test_date_of_birth_today_or_past_is_accepted(pos_api, admin_actor):
     assert response.json()["date_of_birth"] == "1980-05-17"
 
 
-@pytest.mark.parametrize("value", ["1234", "123456", "5O667", "ABCDE"])
+@pytest.mark.parametrize("value", ["1234", "123456", "5O667", "ABCDE", "５０６６７"])
 def test_german_postcode_needs_five_digits(pos_api, admin_actor, value):
     refused(create_via_api(pos_api, postcode=value), "postcode")
 

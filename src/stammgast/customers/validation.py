@@ -66,7 +66,7 @@ def whole_number(low: int, high: int, what: str) -> Callable[[Any], int]:
             raise Invalid(_("Enter %(what)s as a whole number.") % {"what": what})
         if isinstance(value, int):
             number = value
-        elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
             number = int(value)
         else:
             raise Invalid(
@@ -380,7 +380,7 @@ def clean_customer_data(
     if "postcode" in cleaned or "country" in cleaned:
         postcode, ctry = merged.get("postcode", ""), merged.get("country") or default_region
         pattern = _POSTCODE_PATTERNS.get(ctry)
-        if postcode and pattern and not re.fullmatch(pattern, postcode):
+        if postcode and pattern and not re.fullmatch(pattern, postcode, re.ASCII):
             errors.add("postcode", _("Not a postcode of %(country)s.") % {"country": ctry})
 
     old_iban = (current or {}).get("iban", "")
