@@ -43,3 +43,21 @@ def test_tenant_wide_membership_wins_on_every_database(tenant, location):
 def test_a_user_without_membership_has_no_actor(db, django_user_model):
     user = django_user_model.objects.create_user(username="fremd", password=PASSWORD)
     assert services.staff_actor(user) is None
+
+
+def test_staff_and_keys_cannot_be_bound_to_another_tenants_location(tenant, other_tenant):
+    import pytest
+
+    from stammgast.core.errors import DomainError
+    from stammgast.tenants.models import ApiClient
+
+    foreign = services.create_location(tenant=other_tenant, code="mitte", name="Mitte")
+    with pytest.raises(DomainError) as err:
+        services.create_staff_user(
+            tenant=tenant, username="petra", password=PASSWORD, role="cashier", location=foreign
+        )
+    assert "location" in err.value.fields
+    with pytest.raises(DomainError):
+        services.create_api_key(tenant=tenant, name="Kasse", scopes=["pos"], location=foreign)
+    assert not Membership.all_tenants.exists()
+    assert not ApiClient.all_tenants.exists()

@@ -156,6 +156,7 @@ def create_staff_user(
     location: Location | None = None,
     email: str = "",
 ) -> object:
+    _check_location_of(tenant, location)
     if role not in Role.values:
         raise DomainError(
             "invalid_role",
@@ -204,6 +205,16 @@ def create_staff_user(
     return user
 
 
+def _check_location_of(tenant: Tenant, location: Location | None) -> None:
+    if location is not None and location.tenant_id != tenant.pk:
+        raise DomainError(
+            "invalid_location",
+            _("The location belongs to another tenant."),
+            fields={"location": _("Choose a location of this tenant.")},
+            status=422,
+        )
+
+
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -214,6 +225,7 @@ def create_api_key(
 ) -> tuple[ApiClient, str]:
     """Create an API client; the key is returned once and only its hash is kept."""
     name = _check_name(name)
+    _check_location_of(tenant, location)
     unknown = [s for s in scopes if s not in Scope.values]
     if not scopes or unknown:
         raise DomainError(
