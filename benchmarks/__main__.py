@@ -5,7 +5,8 @@
     python -m benchmarks --list
 
 Options after the names are passed to each module's main(argv); modules parse them with
-parse_known_args so that one module's options do not upset another.
+parse_known_args so that one module's options do not upset another. With more than one
+benchmark, each runs in its own process (each sets up Django for its own database).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,6 +41,16 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; have: {', '.join(known)}")
         return 2
     chosen = [n.removeprefix("bench_") for n in names] or known
+    if len(chosen) > 1:
+        # One process per benchmark: each sets up Django for its own database.
+        failed = []
+        for name in chosen:
+            done = subprocess.run([sys.executable, "-m", "benchmarks", name, *options])
+            if done.returncode:
+                failed.append(name)
+        if failed:
+            print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1 if failed else 0
     for name in chosen:
         module = importlib.import_module(f"benchmarks.bench_{name}")
         print(f"\n### bench_{name}", flush=True)
