@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -28,7 +27,8 @@ DB_NAME = "stammgast_bench_exchange"
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: the latter carries the parent's peak across fork and exec.
+    return common.rss_peak_mb(os.getpid()) or 0.0
 
 
 # --- child steps (run in their own process) ------------------------------------------------
