@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="rows to import (default: all exported customers)",
     )
+    parser.add_argument("--skip-import", action="store_true", help="measure the exports only")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args, _rest = parser.parse_known_args(argv)
     report = common.Report("exchange")
@@ -251,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
             f"XLSX: {xlsx['seconds'] / plain['seconds']:.2f}x plain xlsxwriter"
         )
 
+        if args.skip_import:
+            report.print(f"saved to {report.save()}")
+            return
         source = work / "import.csv"
         with zipfile.ZipFile(zip_path) as z, z.open("kunden.csv") as src, source.open("wb") as dst:
             limit = args.import_rows
