@@ -91,6 +91,13 @@ def test_bad_change_bodies(pos_api, one, body):
 def test_a_text_field_too_long_for_its_column_is_refused(pos_api):
     body = clear_4xx(post_json(pos_api, "/api/v1/customers", {"last_name": "x" * 5000}))
     assert "last_name" in body["fields"]
+    # 199 characters; with the https:// that is added it no longer fits.
+    homepage = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".example"
+    body = clear_4xx(
+        post_json(pos_api, "/api/v1/customers", {"last_name": "A", "homepage": homepage})
+    )
+    assert "homepage" in body["fields"]
+    assert Customer.objects.count() == 0
 
 
 @pytest.mark.parametrize(

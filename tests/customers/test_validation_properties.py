@@ -52,3 +52,13 @@ def test_any_text_as_a_phone_number(value):
         return
     if cleaned["mobile"]:
         assert cleaned["mobile_e164"].startswith("+")
+
+
+def test_the_longest_homepage_without_scheme_still_fits():
+    value = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + ".example"  # 199 characters
+    try:
+        cleaned = clean_customer_data({"last_name": "A", "homepage": value[:200]})
+    except DomainError as err:
+        assert "homepage" in err.fields
+        return
+    assert len(cleaned["homepage"]) <= 200

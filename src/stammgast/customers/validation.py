@@ -156,7 +156,8 @@ def homepage(value: Any) -> str:
         URLValidator(schemes=["http", "https"])(value)
     except ValidationError:
         raise Invalid(_("Enter a valid web address.")) from None
-    return value
+    # Checked again: the added scheme may make it longer than the column.
+    return text(200)(value)
 
 
 def iban(value: Any) -> str:
