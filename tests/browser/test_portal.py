@@ -153,3 +153,13 @@ def test_usable_on_a_tablet_and_by_keyboard(live_server, shop, new_page):
     expect(page.locator("#edit-register")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_label("Locked customer")).to_be_focused()
+
+
+def test_after_the_session_ends_a_tab_click_shows_the_login_page(live_server, shop, new_page):
+    page = new_page()
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/{shop['mueller'].number}/")
+    page.context.clear_cookies()
+    page.get_by_role("link", name="History").click()
+    expect(page).to_have_url(re.compile(r"/login/\?next="))
+    expect(page.locator("h1")).to_have_text("Log in")

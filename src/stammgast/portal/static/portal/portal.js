@@ -14,3 +14,14 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (!target.matches("input, select, textarea, a, button")) target.setAttribute("tabindex", "-1");
   target.focus();
 });
+
+// A boosted click inside the record whose answer is another kind of page (the log-in page
+// after the session ended, a "not allowed" page) is shown as that page, not swapped away.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var target = event.detail.target;
+  var body = event.detail.xhr.responseText || "";
+  if (target && target.id === "record" && body.indexOf('id="record"') === -1) {
+    event.detail.shouldSwap = false;
+    window.location.href = event.detail.xhr.responseURL || window.location.href;
+  }
+});
