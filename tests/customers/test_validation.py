@@ -237,7 +237,10 @@ def test_foreign_numbers_use_the_customers_country(pos_api, admin_actor):
     assert Customer.objects.get().phone_private_e164 == "+4315880000"
 
 
-@pytest.mark.parametrize("value", ["12", "hello", "0151 2345678901234", "+99 123"])
+@pytest.mark.parametrize(
+    "value",
+    ["12", "hello", "0151 2345678901234", "+99 123", "+4915123456789;ext=1234567890123456789"],
+)
 def test_a_wrong_phone_number_is_refused(pos_api, admin_actor, value):
     refused(create_via_api(pos_api, phone_private=value), "phone_private")
 

@@ -314,8 +314,10 @@ def clean_phone(value: str, region: str) -> tuple[str, str]:
             )
             % {"region": region}
         )
+    display = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    # Formatting adds spaces and " ext. ": the result must still fit the column.
     return (
-        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+        text(40)(display),
         phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
     )
 
