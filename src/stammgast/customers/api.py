@@ -43,9 +43,7 @@ def customer_out(c: Customer) -> dict:
         for f in CustomerOut.model_fields
         if f not in {"groups", "tags", "allowed_locations", "picture_url"}
     }
-    data["groups"] = sorted(g.name for g in c.groups.all())
-    data["tags"] = sorted(t.name for t in c.tags.all())
-    data["allowed_locations"] = sorted(loc.code for loc in c.allowed_locations.all())
+    data.update(selectors.customer_relation_names(c))
     data["picture_url"] = c.picture.url if c.picture else None
     return CustomerOut(**data).model_dump(mode="json")
 
@@ -63,15 +61,10 @@ def customer_summary(c: Customer) -> dict:
         "phone_private": c.phone_private,
         "mobile": c.mobile,
         "email": c.email,
-        "groups": sorted(g.name for g in c.groups.all()),
+        "groups": c.group_names,
         "blocked": c.blocked,
         "lock_text": c.lock_text,
     }
-
-
-def _load(actor, number: int) -> Customer:
-    customer = selectors.get_customer(actor=actor, number=number)
-    return customer
 
 
 @router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
@@ -138,14 +131,7 @@ def lookup(
 
 @router.get("/{int:number}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
 def get_customer(request: HttpRequest, number: int):
-    customer = (
-        selectors.visible_customers(request.actor)
-        .prefetch_related("groups", "tags", "allowed_locations")
-        .filter(number=number)
-        .first()
-    )
-    if customer is None:
-        raise DomainError("not_found", _("There is no customer %(n)s.") % {"n": number}, status=404)
+    customer = selectors.get_customer(actor=request.actor, number=number)
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match and if_none_match == customer.etag:
         return HttpResponse(status=304, headers={"ETag": customer.etag})

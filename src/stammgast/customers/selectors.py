@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -302,12 +302,69 @@ def list_customers(
                 step &= Q(**{fields[j]: values[j]})
             after |= step
         qs = qs.filter(after)
-    rows = list(qs.order_by(*order).prefetch_related("groups")[: limit + 1])
+    ordering = [*order]
+    # Few matches: let PostgreSQL collect them from the trigram index and sort them,
+    # rather than walk the number index and filter (its estimate for several substring
+    # terms together is often far off). "number + 0" hides the number index.
+    if (
+        f.q
+        and connection.vendor == "postgresql"
+        and fields[0] == "number"
+        and qs.values("pk")[:SMALL_MATCH_COUNT].count() < SMALL_MATCH_COUNT
+    ):
+        expr = F("number") + 0
+        ordering[0] = expr.desc() if order[0].startswith("-") else expr.asc()
+    rows = attach_group_names(list(qs.order_by(*ordering).defer(*LIST_DEFERRED)[: limit + 1]))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor({fd: _cursor_value(getattr(last, fd)) for fd in fields})
     return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+# Large or internal columns lists and lookups never show.
+LIST_DEFERRED = ("third_party_memo", "comments", "search_text", "features")
+SMALL_MATCH_COUNT = 2000
+
+
+def attach_group_names(customers: list[Customer]) -> list[Customer]:
+    """Set `group_names` on each customer with one query for the whole page."""
+    names: dict[int, list[str]] = {c.pk: [] for c in customers}
+    if names:
+        pairs = (
+            Customer.groups.through.objects.filter(customer_id__in=list(names))
+            .order_by("customergroup__name")
+            .values_list("customer_id", "customergroup__name")
+        )
+        for customer_id, name in pairs:
+            names[customer_id].append(name)
+    for customer in customers:
+        customer.group_names = names[customer.pk]
+    return customers
+
+
+def customer_relation_names(customer: Customer) -> dict[str, list[str]]:
+    """Names of the customer's groups and tags and codes of its locations, in one query
+    (two when the customer is restricted to locations)."""
+    groups = (
+        Customer.groups.through.objects.filter(customer_id=customer.pk)
+        .annotate(kind=Value("groups"))
+        .values_list("kind", "customergroup__name")
+    )
+    tags = (
+        Customer.tags.through.objects.filter(customer_id=customer.pk)
+        .annotate(kind=Value("tags"))
+        .values_list("kind", "tag__name")
+    )
+    out: dict[str, list[str]] = {"groups": [], "tags": [], "allowed_locations": []}
+    for kind, name in groups.union(tags, all=True):
+        out[kind].append(name)
+    if customer.location_restricted:
+        out["allowed_locations"] = list(
+            Customer.allowed_locations.through.objects.filter(customer_id=customer.pk)
+            .values_list("location__code", flat=True)
+        )
+    return {k: sorted(v) for k, v in out.items()}
 
 
 # --- lookup ----------------------------------------------------------------------------
@@ -345,7 +402,7 @@ def lookup_customers(
         from stammgast.cards.selectors import customer_ids_for_card
 
         qs = qs.filter(pk__in=customer_ids_for_card(card.strip()))
-    return list(qs.order_by("number").prefetch_related("groups")[:20])
+    return attach_group_names(list(qs.order_by("number").defer(*LIST_DEFERRED)[:20]))
 
 
 # --- history ---------------------------------------------------------------------------

@@ -131,7 +131,11 @@ def _customer_or_404(request: HttpRequest, number: int) -> Customer:
 def display_value(customer: Customer, name: str) -> Any:
     """A field's value as a person reads it (choice labels, yes/no, dates, lists)."""
     if name == "groups":
-        return ", ".join(sorted(g.name for g in customer.groups.all()))
+        # List pages come with `group_names` (one query per page); a record asks itself.
+        names = getattr(customer, "group_names", None)
+        if names is None:
+            names = sorted(g.name for g in customer.groups.all())
+        return ", ".join(names)
     if name == "allowed_locations":
         return ", ".join(sorted(loc.name for loc in customer.allowed_locations.all())) or _(
             "all locations"
