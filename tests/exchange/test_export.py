@@ -150,3 +150,21 @@ def test_cli_export_writes_the_file_and_fixes_the_suffix(
     )
     assert (tmp_path / "k.zip").exists()
     assert "#" in err.getvalue()  # the progress bar
+
+
+@pytest.mark.parametrize("threshold", [1, 100])
+def test_cancelled_export_leaves_no_file(admin_actor, tmp_path, threshold):
+    from stammgast.customers import services as customer_services
+
+    for i in range(1001):
+        customer_services.create_customer(actor=admin_actor, data={"last_name": f"K{i}"})
+    path = tmp_path / "out.bin"
+    with pytest.raises(services.Cancelled):
+        services.export_customers(
+            actor=admin_actor,
+            f=CustomerFilter(),
+            path=path,
+            zip_threshold=threshold,
+            should_cancel=lambda: True,
+        )
+    assert not path.exists()

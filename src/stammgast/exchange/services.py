@@ -135,41 +135,46 @@ def export_customers(
 
     rows = _export_rows(actor, f, chunk_size)
     settings_rows = filter_settings_rows(f, language)
-    if fmt == "xlsx":
-        count = writers.write_xlsx(
-            path,
-            EXPORT_COLUMNS,
-            rows,
-            language=language,
-            settings_rows=settings_rows,
-            sheet_title="Kunden" if language == "de" else "Customers",
-            tick=tick,
-        )
-    elif connection.vendor == "postgresql":
-        count = writers.write_zip_from_postgres(
-            path,
-            EXPORT_COLUMNS,
-            customer_selectors.filter_customers(actor, f).values_list(*EXPORT_FIELDS),
-            SORTS[f.sort],
-            language=language,
-            data_name="kunden.csv" if language == "de" else "customers.csv",
-            settings_name="filter.csv",
-            settings_rows=settings_rows,
-            separator=separator,
-            tick=tick,
-        )
-    else:
-        count = writers.write_zip(
-            path,
-            EXPORT_COLUMNS,
-            rows,
-            language=language,
-            data_name="kunden.csv" if language == "de" else "customers.csv",
-            settings_name="filter.csv",
-            settings_rows=settings_rows,
-            separator=separator,
-            tick=tick,
-        )
+    try:
+        if fmt == "xlsx":
+            count = writers.write_xlsx(
+                path,
+                EXPORT_COLUMNS,
+                rows,
+                language=language,
+                settings_rows=settings_rows,
+                sheet_title="Kunden" if language == "de" else "Customers",
+                tick=tick,
+            )
+        elif connection.vendor == "postgresql":
+            count = writers.write_zip_from_postgres(
+                path,
+                EXPORT_COLUMNS,
+                customer_selectors.filter_customers(actor, f).values_list(*EXPORT_FIELDS),
+                SORTS[f.sort],
+                language=language,
+                data_name="kunden.csv" if language == "de" else "customers.csv",
+                settings_name="filter.csv",
+                settings_rows=settings_rows,
+                separator=separator,
+                tick=tick,
+            )
+        else:
+            count = writers.write_zip(
+                path,
+                EXPORT_COLUMNS,
+                rows,
+                language=language,
+                data_name="kunden.csv" if language == "de" else "customers.csv",
+                settings_name="filter.csv",
+                settings_rows=settings_rows,
+                separator=separator,
+                tick=tick,
+            )
+    except BaseException:
+        # Cancelled, failed or interrupted: no half-written file full of personal data.
+        Path(path).unlink(missing_ok=True)
+        raise
     if progress is not None:
         progress(count, total)
     return ExportResult(
