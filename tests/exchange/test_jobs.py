@@ -180,3 +180,13 @@ def test_job_of_a_user_who_lost_access_fails(tenant, admin_actor):
     services.run_job(job_id=job.pk)
     job.refresh_from_db()
     assert job.state == Job.State.FAILED
+
+
+def test_abandoned_preview_uploads_are_deleted_after_24_hours(admin_actor):
+    folder = services.jobs_dir() / "pending" / "1-abc"
+    folder.mkdir(parents=True)
+    (folder / "kunden.csv").write_text("Name\nA\n")
+    assert services.delete_expired_files() == 0 and folder.exists()
+    later = timezone.now() + dt.timedelta(hours=25)
+    assert services.delete_expired_files(now=later) == 1
+    assert not folder.exists()

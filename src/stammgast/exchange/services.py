@@ -661,4 +661,14 @@ def delete_expired_files(*, now: dt.datetime | None = None) -> int:
         count += 1
     for job in Job.all_tenants.filter(state=Job.State.RUNNING):
         fail_if_stale(job)
+    # Uploads waiting in the portal's preview step that nobody went on with.
+    pending = jobs_dir() / "pending"
+    if pending.is_dir():
+        for folder in pending.iterdir():
+            modified = dt.datetime.fromtimestamp(folder.stat().st_mtime, tz=dt.UTC)
+            if now - modified > FILE_LIFETIME:
+                for item in folder.iterdir():
+                    item.unlink(missing_ok=True)
+                folder.rmdir()
+                count += 1
     return count
