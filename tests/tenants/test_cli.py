@@ -41,7 +41,9 @@ def test_tenant_create(db):
     assert "adler" in run("tenant", "list")
 
 
-@pytest.mark.parametrize("slug", ["Adler", "ad ler", "-adler", "adler!", "a" * 51, "ädler"])
+@pytest.mark.parametrize(
+    "slug", ["Adler", "ad ler", "-adler", "adler!", "a" * 51, "ädler", "adler\n", ""]
+)
 def test_tenant_with_a_bad_slug_is_refused(db, slug):
     refused("tenant", "create", slug, "--name", "X")
     assert not Tenant.objects.exists()
@@ -72,6 +74,8 @@ def test_location_create_with_and_without_range(group):
         ("neu", "--name", "Neu", "--numbers", "zwei-drei"),
         ("neu", "--name", "Neu", "--numbers", "0-10"),
         ("Neu Standort", "--name", "Neu"),
+        ("n" * 31, "--name", "Neu"),
+        ("neu\n", "--name", "Neu"),
         ("mitte", "--name", "Nochmal"),
     ],
 )
@@ -127,11 +131,15 @@ def test_user_password_from_the_environment(group, monkeypatch):
         ("petra", "--role", "location_manager", "--password", PASSWORD),
         ("petra", "--role", "tenant_admin", "--location", "mitte", "--password", PASSWORD),
         ("pe tra!", "--role", "cashier", "--password", PASSWORD),
+        ("p" * 151, "--role", "cashier", "--password", PASSWORD),
+        ("petra", "--role", "cashier", "--password", "petra1234"),
     ],
 )
 def test_bad_user_is_refused(group, args):
     run("location", "create", "adler", "mitte", "--name", "Mitte")
-    refused("user", "create", "adler", *args)
+    err = refused("user", "create", "adler", *args)
+    if args[0] != "petra":
+        assert "username" in str(err)
     assert not get_user_model().objects.exists()
     assert not Membership.all_tenants.exists()
 

@@ -21,17 +21,16 @@ from stammgast.core.tenancy import tenant_scope
 from .models import MAX_CUSTOMER_NUMBER, ApiClient, Location, Membership, Role, Scope, Tenant
 
 KEY_PREFIX_LEN = 8
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
-def _check_slug(value: str, field: str) -> str:
-    if not _SLUG_RE.match(value or ""):
-        raise DomainError(
-            "invalid_slug",
-            _("Use lower-case letters, digits and hyphens (at most 50)."),
-            fields={field: _("Use lower-case letters, digits and hyphens (at most 50).")},
-            status=422,
-        )
+def _check_slug(value: str, field: str, max_len: int = 50) -> str:
+    # fullmatch: "$" would let a trailing newline through.
+    if not _SLUG_RE.fullmatch(value or "") or len(value) > max_len:
+        message = _("Use lower-case letters, digits and hyphens (at most %(max)d).") % {
+            "max": max_len
+        }
+        raise DomainError("invalid_slug", message, fields={field: message}, status=422)
     return value
 
 
@@ -105,7 +104,7 @@ def _check_number_range(
 def create_location(
     *, tenant: Tenant, code: str, name: str, numbers: tuple[int, int] | None = None
 ) -> Location:
-    _check_slug(code, "code")
+    _check_slug(code, "code", max_len=Location._meta.get_field("code").max_length)
     name = _check_name(name)
     with tenant_scope(tenant):
         # Serialise range checks per tenant so two new locations cannot take one range.
@@ -146,6 +145,12 @@ def get_location(tenant: Tenant, code: str) -> Location:
             ) from None
 
 
+def _check_username(User, username: str) -> None:
+    if not username or len(username) > User._meta.get_field("username").max_length:
+        raise ValidationError(_("A username has 1 to 150 characters."))
+    User.username_validator(username)
+
+
 @transaction.atomic
 def create_staff_user(
     *,
@@ -180,20 +185,19 @@ def create_staff_user(
         )
     User = get_user_model()
     user = User(username=username, email=email)
-    try:
-        User.username_validator(username)
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise DomainError(
-            "invalid_user",
-            _("The user cannot be created."),
-            fields={
-                "password"
-                if "password" in str(exc.messages).lower() or "Passwort" in str(exc.messages)
-                else "username": exc.messages
-            },
-            status=422,
-        ) from None
+    for field, check in (
+        ("username", lambda: _check_username(User, username)),
+        ("password", lambda: validate_password(password, user)),
+    ):
+        try:
+            check()
+        except ValidationError as exc:
+            raise DomainError(
+                "invalid_user",
+                _("The user cannot be created."),
+                fields={field: exc.messages},
+                status=422,
+            ) from None
     if User.objects.filter(username=username).exists():
         raise Conflict(
             "user_exists", _("This username is taken."), fields={"username": _("Already taken.")}
