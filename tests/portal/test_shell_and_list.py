@@ -197,3 +197,13 @@ def test_the_history_has_older_pages(tenant, staff_client, make_customer):
     older = re.search(r'href="(\?cursor=[^"]+)">Older entries', first).group(1)
     rest = client.get(f"/customers/{customer.number}/history/{older}").content.decode()
     assert "Notiz 3<" in rest and "created" in rest
+
+
+def test_a_bad_filter_value_is_marked_and_the_other_filters_still_apply(
+    tenant, staff_client, make_customer
+):
+    a = make_customer(tenant, last_name="Müller", city="Köln")
+    make_customer(tenant, last_name="Schmidt", city="Bonn")
+    html = staff_client("tenant_admin").get("/customers/?q=köln&price_level=0").content.decode()
+    assert numbers_in(html) == [a.number]
+    assert 'id="id_price_level_error"' in html

@@ -70,7 +70,11 @@ class CustomerFilterForm(forms.Form):
         ]
 
     def to_filter(self) -> CustomerFilter:
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        data = {}
+        if self.is_bound:
+            # A bad field (shown with its error) drops out; the valid ones still filter.
+            self.is_valid()
+            data = self.cleaned_data
 
         def yes_no(value: str | None) -> bool | None:
             return {"true": True, "false": False}.get(value or "")
