@@ -133,6 +133,7 @@ def test_user_password_from_the_environment(group, monkeypatch):
         ("pe tra!", "--role", "cashier", "--password", PASSWORD),
         ("p" * 151, "--role", "cashier", "--password", PASSWORD),
         ("petra", "--role", "cashier", "--password", "petra1234"),
+        ("petra", "--role", "cashier", "--password", PASSWORD, "--email", "petra@"),
     ],
 )
 def test_bad_user_is_refused(group, args):

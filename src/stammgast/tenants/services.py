@@ -9,6 +9,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -187,6 +188,7 @@ def create_staff_user(
     user = User(username=username, email=email)
     for field, check in (
         ("username", lambda: _check_username(User, username)),
+        ("email", lambda: EmailValidator()(email) if email else None),
         ("password", lambda: validate_password(password, user)),
     ):
         try:
