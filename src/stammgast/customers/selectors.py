@@ -361,8 +361,9 @@ def customer_relation_names(customer: Customer) -> dict[str, list[str]]:
         out[kind].append(name)
     if customer.location_restricted:
         out["allowed_locations"] = list(
-            Customer.allowed_locations.through.objects.filter(customer_id=customer.pk)
-            .values_list("location__code", flat=True)
+            Customer.allowed_locations.through.objects.filter(customer_id=customer.pk).values_list(
+                "location__code", flat=True
+            )
         )
     return {k: sorted(v) for k, v in out.items()}
 
