@@ -45,8 +45,9 @@ def other_tenant(db):
 
 @pytest.fixture
 def location(tenant):
-    return tenant_services.create_location(tenant=tenant, code="mitte", name="Mitte",
-                                           numbers=(100000, 100999))
+    return tenant_services.create_location(
+        tenant=tenant, code="mitte", name="Mitte", numbers=(100000, 100999)
+    )
 
 
 @pytest.fixture
@@ -70,8 +71,9 @@ class ApiClientFor(Client):
 @pytest.fixture
 def make_api():
     def make(tenant, scopes=("pos",), location=None, name="Kasse 1"):
-        _client, key = tenant_services.create_api_key(tenant=tenant, name=name,
-                                                      scopes=list(scopes), location=location)
+        _client, key = tenant_services.create_api_key(
+            tenant=tenant, name=name, scopes=list(scopes), location=location
+        )
         return ApiClientFor(key)
 
     return make
