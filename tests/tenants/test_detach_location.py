@@ -126,3 +126,14 @@ def test_a_taken_slug_changes_nothing(group_with_customers, location, other_tena
     with tenant_scope(group_with_customers):
         assert Location.objects.filter(code="mitte").exists()
         assert Customer.objects.get(last_name="Beide").allowed_locations.count() == 2
+
+
+def test_an_actor_from_before_the_move_gets_a_clear_conflict(group_with_customers, location):
+    from stammgast.tenants.actor import Actor
+
+    stale = Actor.system(group_with_customers, location=location)
+    services.detach_location(location=location, new_slug="mitte-gmbh", new_name="Mitte GmbH")
+    with pytest.raises(Conflict) as err:
+        customer_services.create_customer(actor=stale, data={"last_name": "Spät"})
+    assert err.value.code == "location_moved"
+    assert not Customer.objects.filter(last_name="Spät").exists()

@@ -237,7 +237,14 @@ def allocate_customer_number(*, tenant: Tenant, location: Location | None) -> in
     its customer is gone.
     """
     if location is not None and location.has_number_range:
-        loc = Location.objects.select_for_update().get(pk=location.pk)
+        loc = Location.objects.select_for_update().filter(pk=location.pk).first()
+        if loc is None:
+            # An actor built before its location left the group (e.g. a cached API key).
+            raise Conflict(
+                "location_moved",
+                _("Location %(code)s no longer belongs to this customer base.")
+                % {"code": location.code},
+            )
         number = _next_free_in(loc.number_counter + 1, loc.number_to, [])
         if number is None:
             raise Conflict(
