@@ -167,10 +167,12 @@ def run_idempotent(request: HttpRequest, run) -> tuple[int, dict]:
     return status, body
 
 
-def json_response(status: int, body: dict, headers: dict | None = None) -> HttpResponse:
+def json_response(status: int, body: dict | list, headers: dict | None = None) -> HttpResponse:
     from django.http import JsonResponse
 
-    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(
+        body, status=status, safe=False, json_dumps_params={"ensure_ascii": False}
+    )
     for k, v in (headers or {}).items():
         response[k] = v
     return response

@@ -12,7 +12,7 @@ from ninja.files import UploadedFile
 from stammgast.api import json_response, run_idempotent
 from stammgast.core.errors import DomainError
 
-from . import selectors, services
+from . import records, selectors, services
 from .models import Customer, CustomerEvent
 from .schemas import (
     CardIn,
@@ -126,16 +126,16 @@ def lookup(
     card: str | None = None,
 ):
     found = selectors.lookup_customers(actor=request.actor, phone=phone, email=email, card=card)
-    return [customer_summary(c) for c in found]
+    return json_response(200, found)
 
 
 @router.get("/{int:number}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
 def get_customer(request: HttpRequest, number: int):
-    customer = selectors.get_customer(actor=request.actor, number=number)
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match and if_none_match == customer.etag:
-        return HttpResponse(status=304, headers={"ETag": customer.etag})
-    return json_response(200, customer_out(customer), {"ETag": customer.etag})
+    record = records.customer_record(actor=request.actor, number=number)
+    etag = record.pop("etag")
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponse(status=304, headers={"ETag": etag})
+    return json_response(200, record, {"ETag": etag})
 
 
 _ETAG_RE = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')

@@ -79,6 +79,16 @@ class FeatureDefinition(TenantOwned):
         return self.label
 
 
+def display_name(
+    *, kind: str, first_name: str, last_name: str, company_name: str, alias: str
+) -> str:
+    """How a customer is named in lists and at the till."""
+    person = " ".join(p for p in (first_name, last_name) if p)
+    if kind == CustomerKind.BUSINESS and company_name:
+        return f"{company_name} ({person})" if person else company_name
+    return person or company_name or alias
+
+
 class Customer(TenantOwned):
     """One guest or business customer of a tenant, shared by all its locations."""
 
@@ -196,10 +206,13 @@ class Customer(TenantOwned):
 
     @property
     def display_name(self) -> str:
-        person = " ".join(p for p in (self.first_name, self.last_name) if p)
-        if self.kind == CustomerKind.BUSINESS and self.company_name:
-            return f"{self.company_name} ({person})" if person else self.company_name
-        return person or self.company_name or self.alias
+        return display_name(
+            kind=self.kind,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            company_name=self.company_name,
+            alias=self.alias,
+        )
 
     @property
     def etag(self) -> str:

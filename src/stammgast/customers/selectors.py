@@ -19,6 +19,7 @@ from stammgast.core.errors import DomainError, NotFound
 from stammgast.core.text import fold, search_forms
 from stammgast.tenants.actor import Actor
 
+from . import records
 from .models import Customer, CustomerEvent
 from .validation import is_plain_text, phone_to_e164
 
@@ -373,8 +374,8 @@ def customer_relation_names(customer: Customer) -> dict[str, list[str]]:
 
 def lookup_customers(
     *, actor: Actor, phone: str | None = None, email: str | None = None, card: str | None = None
-) -> list[Customer]:
-    """Caller-ID, e-mail or card lookup: exact matches only, at most 20."""
+) -> list[dict]:
+    """Caller-ID, e-mail or card lookup: summaries of exact matches only, at most 20."""
     given = [x for x in (phone, email, card) if x]
     if len(given) != 1:
         raise DomainError(
@@ -384,7 +385,6 @@ def lookup_customers(
             fields={"phone": _("Give exactly one of phone, email or card.")},
         )
     check_text_params(phone=phone, email=email, card=card)
-    qs = visible_customers(actor)
     if phone:
         e164 = phone_to_e164(phone, actor.tenant.default_country)
         if e164 is None:
@@ -394,16 +394,10 @@ def lookup_customers(
                 status=400,
                 fields={"phone": _("Not a phone number.")},
             )
-        qs = qs.filter(
-            Q(phone_private_e164=e164) | Q(mobile_e164=e164) | Q(phone_business_e164=e164)
-        )
-    elif email:
-        qs = qs.filter(email=email.strip().lower())
-    else:
-        from stammgast.cards.selectors import customer_ids_for_card
-
-        qs = qs.filter(pk__in=customer_ids_for_card(card.strip()))
-    return attach_group_names(list(qs.order_by("number").defer(*LIST_DEFERRED)[:20]))
+        return records.summaries_by_phone(actor=actor, e164=e164)
+    if email:
+        return records.summaries_by_email(actor=actor, email=email.strip().lower())
+    return records.summaries_by_card(actor=actor, card=card.strip())
 
 
 # --- history ---------------------------------------------------------------------------
