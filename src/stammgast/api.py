@@ -6,6 +6,8 @@ import hashlib
 import logging
 import time
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -100,6 +102,19 @@ def on_auth_error(request, exc):
 def on_http_error(request, exc: HttpError):
     return api.create_response(
         request, {"code": "error", "message": str(exc)}, status=exc.status_code
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request, exc):
+    return api.create_response(
+        request,
+        {
+            "code": "request_too_large",
+            "message": _("The request is larger than %(mb)d MB.")
+            % {"mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)},
+        },
+        status=413,
     )
 
 

@@ -162,6 +162,9 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "stammgast@localhost")
 
 NINJA_PAGINATION_PER_PAGE = 50
+# A third-party memo of 1,000,000 characters is up to 6 MB of JSON when every character
+# is escaped (\u00fc); larger bodies are answered with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 # Customer pictures: what a till or portal may upload.
 CUSTOMER_PICTURE_MAX_BYTES = 2 * 1024 * 1024
