@@ -144,3 +144,13 @@ def test_another_tenants_groups_and_locations_cannot_be_named(
     assert set(response.json()["fields"]) == {"groups", "allowed_locations"}
     with tenant_scope(other_tenant):
         assert Customer.objects.count() == 0
+
+
+def test_a_picture_is_shown_only_to_its_own_tenant(guest, pos_api, other_api):
+    assert put_picture(pos_api, f"/api/v1/customers/{NUMBER}/picture", png()).status_code == 200
+    url = pos_api.get(f"/api/v1/customers/{NUMBER}").json()["picture_url"]
+    assert pos_api.get(url).status_code == 200
+    refused = other_api.get(url)
+    assert refused.status_code == 404
+    assert refused.json()["code"] == "not_found"
+    assert pos_api.get(url.replace("/api/v1/", "/media/")).status_code == 404

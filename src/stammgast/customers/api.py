@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -44,7 +44,7 @@ def customer_out(c: Customer) -> dict:
         if f not in {"groups", "tags", "allowed_locations", "picture_url"}
     }
     data.update(selectors.customer_relation_names(c))
-    data["picture_url"] = c.picture.url if c.picture else None
+    data["picture_url"] = records.picture_url(c.number) if c.picture else None
     return CustomerOut(**data).model_dump(mode="json")
 
 
@@ -209,6 +209,21 @@ def put_picture(request: HttpRequest, number: int, picture: File[UploadedFile]):
 )
 def post_picture(request: HttpRequest, number: int, picture: File[UploadedFile]):
     return put_picture(request, number, picture)
+
+
+@router.get(
+    "/{int:number}/picture",
+    response={200: None, **ERRORS},
+    summary="The customer's picture (image bytes)",
+)
+def get_picture(request: HttpRequest, number: int):
+    customer = selectors.get_customer(actor=request.actor, number=number)
+    if not customer.picture:
+        raise DomainError("not_found", _("This customer has no picture."), status=404)
+    response = FileResponse(customer.picture.open("rb"))
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @router.delete(

@@ -15,7 +15,6 @@ import json
 from functools import cache
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -118,7 +117,7 @@ def _typed(record: dict[str, Any]) -> dict[str, Any]:
             record[key] = value if isinstance(value, str) else value.isoformat()
     if "picture" in record:
         picture = record.pop("picture")
-        record["picture_url"] = default_storage.url(picture) if picture else None
+        record["picture_url"] = picture_url(record["number"]) if picture else None
     return record
 
 
@@ -166,3 +165,8 @@ def summaries_by_card(*, actor: Actor, card: str) -> list[dict[str, Any]]:
         "AND NOT blocked)",
         [active_tenant().pk, card],
     )
+
+
+def picture_url(number: int) -> str:
+    """Pictures are personal data: served only through the tenant-checked API."""
+    return f"/api/v1/customers/{number}/picture"
