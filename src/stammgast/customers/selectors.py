@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -303,19 +303,7 @@ def list_customers(
                 step &= Q(**{fields[j]: values[j]})
             after |= step
         qs = qs.filter(after)
-    ordering = [*order]
-    # Few matches: let PostgreSQL collect them from the trigram index and sort them,
-    # rather than walk the number index and filter (its estimate for several substring
-    # terms together is often far off). "number + 0" hides the number index.
-    if (
-        f.q
-        and connection.vendor == "postgresql"
-        and fields[0] == "number"
-        and qs.values("pk")[:SMALL_MATCH_COUNT].count() < SMALL_MATCH_COUNT
-    ):
-        expr = F("number") + 0
-        ordering[0] = expr.desc() if order[0].startswith("-") else expr.asc()
-    rows = attach_group_names(list(qs.order_by(*ordering).defer(*LIST_DEFERRED)[: limit + 1]))
+    rows = attach_group_names(list(qs.order_by(*order).defer(*LIST_DEFERRED)[: limit + 1]))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -325,7 +313,6 @@ def list_customers(
 
 # Large or internal columns lists and lookups never show.
 LIST_DEFERRED = ("third_party_memo", "comments", "search_text", "features")
-SMALL_MATCH_COUNT = 2000
 
 
 def attach_group_names(customers: list[Customer]) -> list[Customer]:
