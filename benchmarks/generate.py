@@ -16,6 +16,7 @@ import datetime as dt
 import itertools
 import multiprocessing
 import random
+import re
 import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -288,7 +289,9 @@ def _copy_text(value) -> str:
 def _ascii_mail_part(name: str) -> str:
     text = name.lower().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
     text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if c.isascii() and (c.isalnum() or c in ".-"))
+    text = "".join(c for c in text if c.isascii() and (c.isalnum() or c in ".-"))
+    # "Hans-D." must not give "hans-d..fischer": e-mail rules refuse doubled dots.
+    return re.sub(r"\.{2,}", ".", text).strip(".-")
 
 
 # --- phone numbers -----------------------------------------------------------------------

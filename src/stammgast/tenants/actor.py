@@ -42,6 +42,15 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
     Scope.WEBSHOP: {"customers.create", "customers.change"},
     Scope.THIRDPARTY: {"customers.create", "customers.change", "customers.third_party_memo"},
     Scope.READONLY: set(),
+    # A back-office integration that moves whole customer bases in and out.
+    Scope.EXCHANGE: {
+        "customers.export",
+        "customers.import",
+        "customers.create",
+        "customers.change",
+        "customers.change_payment",
+        "customers.block",
+    },
 }
 
 

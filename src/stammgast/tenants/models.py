@@ -124,6 +124,7 @@ class Scope(models.TextChoices):
     WEBSHOP = "webshop", _("Web shop")
     THIRDPARTY = "thirdparty", _("Third-party system")
     READONLY = "readonly", _("Read only")
+    EXCHANGE = "exchange", _("Import and export")
 
 
 class ApiClient(TenantOwned):
