@@ -35,6 +35,7 @@ from .models import (
 )
 from .validation import (
     BLOCK_FIELDS,
+    CONTEXT_FIELDS,
     PAYMENT_FIELDS,
     RELATION_FIELDS,
     Invalid,
@@ -365,22 +366,7 @@ def update_customer(
     current = {
         f: getattr(customer, f) for f in data if f not in RELATION_FIELDS and hasattr(customer, f)
     }
-    current.update(
-        {
-            f: getattr(customer, f)
-            for f in (
-                "kind",
-                "first_name",
-                "last_name",
-                "company_name",
-                "country",
-                "postcode",
-                "blocked",
-                "bic",
-                "institute",
-            )
-        }
-    )
+    current.update({f: getattr(customer, f) for f in CONTEXT_FIELDS})
     cleaned = clean_customer_data(
         data, current=current, default_region=actor.tenant.default_country
     )

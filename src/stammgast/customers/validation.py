@@ -283,6 +283,19 @@ PAYMENT_FIELDS = {
 }
 BLOCK_FIELDS = {"blocked", "lock_text"}
 RELATION_FIELDS = {"groups", "tags", "allowed_locations"}
+# Fields the cleaners read from the stored record when they check a change (a postcode
+# against the country, a name against the kind, a new IBAN against the old BIC).
+CONTEXT_FIELDS = (
+    "kind",
+    "first_name",
+    "last_name",
+    "company_name",
+    "country",
+    "postcode",
+    "blocked",
+    "bic",
+    "institute",
+)
 FIELDS = ("number", *CLEANERS)
 
 _POSTCODE_PATTERNS = {

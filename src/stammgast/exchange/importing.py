@@ -31,6 +31,7 @@ from stammgast.customers.models import Customer, CustomerEvent
 from stammgast.customers.services import build_search_text, tenant_defaults
 from stammgast.customers.validation import (
     BLOCK_FIELDS,
+    CONTEXT_FIELDS,
     PAYMENT_FIELDS,
     clean_customer_data,
 )
@@ -55,18 +56,6 @@ MATCHES = ("number", "new")
 MAX_REPORTED = 10_000
 _E164 = ("phone_private_e164", "phone_business_e164", "mobile_e164")
 _NAME_FIELDS = ("first_name", "last_name", "company_name")
-# Fields update_customer always passes as the current state to the cleaners.
-_CONTEXT_FIELDS = (
-    "kind",
-    "first_name",
-    "last_name",
-    "company_name",
-    "country",
-    "postcode",
-    "blocked",
-    "bic",
-    "institute",
-)
 
 
 class Cancelled(Exception):
@@ -555,7 +544,7 @@ class _Import:
         if not self.may_change:
             self.actor.require("customers.change", _("You may not change customers."))
         data = {k: v for k, v in pending.data.items() if k != "number"}
-        current = {f: getattr(customer, f) for f in (*data, *_CONTEXT_FIELDS)}
+        current = {f: getattr(customer, f) for f in (*data, *CONTEXT_FIELDS)}
         cleaned = clean_customer_data(data, current=current, default_region=self.region)
         changes: dict[str, list] = {}
         new_values: dict[str, Any] = {}
