@@ -330,6 +330,14 @@ def test_unknown_field_is_refused(pos_api, admin_actor):
     refused(create_via_api(pos_api, shoe_size=43), "shoe_size")
 
 
+def test_unknown_field_is_named_in_the_clients_language(pos_api, admin_actor):
+    english = create_via_api(pos_api, shoe_size=43)
+    assert english.json()["fields"]["shoe_size"] == ["Unknown field."]
+    german = create_via_api(pos_api, language="de", shoe_size=43)
+    assert german.status_code == 422
+    assert german.json()["fields"]["shoe_size"] == ["Unbekanntes Feld."]
+
+
 def test_unknown_field_is_refused_by_the_service(admin_actor):
     with pytest.raises(DomainError) as err:
         services.create_customer(actor=admin_actor, data={"last_name": "X", "shoe_size": 43})
