@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 
 from django.db import connection
 from django.db.models import Q, QuerySet, Value
@@ -195,6 +196,10 @@ class CustomerFilter:
                 continue
             out[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return out
+
+
+# The customer list's query parameters: the filter's fields, nothing else.
+FILTER_PARAMS = tuple(f.name for f in dataclass_fields(CustomerFilter))
 
 
 def _day_start(day: dt.date) -> dt.datetime:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from stammgast.core.errors import DomainError
+from stammgast.customers.selectors import FILTER_PARAMS
 from stammgast.portal.shortcuts import render_page, staff_required
 
 from . import services
@@ -45,7 +46,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     params = request.POST if request.method == "POST" else request.GET
     try:
-        f = services.filter_from_params({k: params.get(k) for k in _FILTER_KEYS})
+        f = services.filter_from_params({k: params.get(k) for k in FILTER_PARAMS})
         total = services.count_customers_for_export(actor=actor, f=f)
         if request.method == "POST":
             job = services.start_export(
@@ -66,27 +67,11 @@ def export_start(request: HttpRequest) -> HttpResponse:
             "format": services.export_format(total).upper(),
             "threshold": services.ZIP_THRESHOLD,
             "settings": f.as_dict(),
-            "params": {k: params.get(k) for k in _FILTER_KEYS if params.get(k)},
+            "params": {k: params.get(k) for k in FILTER_PARAMS if params.get(k)},
             "back": reverse("portal:customers:list")
             + ("?" + request.GET.urlencode() if request.GET else ""),
         },
     )
-
-
-_FILTER_KEYS = (
-    "q",
-    "group",
-    "blocked",
-    "location",
-    "newsletter",
-    "price_level",
-    "tag",
-    "created_from",
-    "created_to",
-    "changed_from",
-    "changed_to",
-    "sort",
-)
 
 
 # --- jobs ------------------------------------------------------------------------------

@@ -123,6 +123,17 @@ def _csv_writer(stream, separator: str):
     return csv.writer(stream, delimiter=separator, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
 
 
+def _write_filter_csv(archive, name: str, settings_rows, separator: str, language: str) -> None:
+    """The ZIP's second file: the filter settings that selected the customers."""
+    with (
+        archive.open(name, "w") as binary,
+        io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as out,
+    ):
+        writer = _csv_writer(out, separator)
+        for key, value in settings_rows:
+            writer.writerow([csv_value(TEXT, key, language), csv_value(TEXT, value, language)])
+
+
 def write_zip(
     path: Path,
     columns: Sequence[Column],
@@ -156,13 +167,7 @@ def write_zip(
                         tick(count)
             writer.writerows(chunk)
             count += len(chunk)
-        with (
-            archive.open(settings_name, "w") as binary,
-            io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as out,
-        ):
-            writer = _csv_writer(out, separator)
-            for key, value in settings_rows:
-                writer.writerow([csv_value(TEXT, key, language), csv_value(TEXT, value, language)])
+        _write_filter_csv(archive, settings_name, settings_rows, separator, language)
     return count
 
 
@@ -284,11 +289,5 @@ def write_zip_from_postgres(
                         if tick is not None:
                             tick(count)
                 binary.write(buffer)
-        with (
-            archive.open(settings_name, "w") as binary,
-            io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as out,
-        ):
-            writer = _csv_writer(out, separator)
-            for key, value in settings_rows:
-                writer.writerow([csv_value(TEXT, key, language), csv_value(TEXT, value, language)])
+        _write_filter_csv(archive, settings_name, settings_rows, separator, language)
     return count

@@ -8,24 +8,10 @@ from django.utils.translation import gettext as _
 
 from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
+from stammgast.customers.selectors import FILTER_PARAMS
 from stammgast.exchange import services
 from stammgast.exchange.console import ProgressBar
 from stammgast.tenants.actor import Actor
-
-FILTER_OPTIONS = (
-    "q",
-    "group",
-    "blocked",
-    "location",
-    "newsletter",
-    "price_level",
-    "tag",
-    "created_from",
-    "created_to",
-    "changed_from",
-    "changed_to",
-    "sort",
-)
 
 
 class Command(DomainCommand):
@@ -37,7 +23,7 @@ class Command(DomainCommand):
     def add_arguments(self, parser):
         parser.add_argument("tenant", help="tenant slug")
         parser.add_argument("-o", "--output", required=True, help="file to write")
-        for name in FILTER_OPTIONS:
+        for name in FILTER_PARAMS:
             parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None)
         parser.add_argument("--language", choices=["de", "en"], default="de")
         parser.add_argument(
@@ -51,7 +37,7 @@ class Command(DomainCommand):
         separator = "\t" if opts["separator"] in ("tab", "\\t") else opts["separator"]
         with tenant_scope(tenant):
             actor = Actor.system(tenant)
-            f = services.filter_from_params({k: opts[k] for k in FILTER_OPTIONS})
+            f = services.filter_from_params({k: opts[k] for k in FILTER_PARAMS})
             total = services.count_customers_for_export(actor=actor, f=f)
             fmt = services.export_format(total, opts["zip_threshold"])
             path = Path(opts["output"])
