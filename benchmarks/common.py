@@ -15,7 +15,8 @@ import psycopg
 from psycopg import sql
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-BENCH_DB = "stammgast_bench"
+# Another name (it must start with "stammgast_bench") keeps two runs apart.
+BENCH_DB = os.environ.get("STAMMGAST_BENCH_DB", "stammgast_bench")
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
 

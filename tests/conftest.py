@@ -7,7 +7,9 @@ import os
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.client import ClientHandler
 
+from stammgast.core.handlers import API_PREFIX, ApiMiddlewareMixin
 from stammgast.core.tenancy import tenant_scope
 from stammgast.tenants import services as tenant_services
 from stammgast.tenants.actor import Actor
@@ -61,11 +63,28 @@ def admin_actor(tenant):
         yield Actor.system(tenant)
 
 
+class ApiClientHandler(ApiMiddlewareMixin, ClientHandler):
+    """The test client's handler with the API's middleware stack."""
+
+
+class RoutingClientHandler:
+    """Routes like the server's application: /api/ to the API's stack, the rest to the full one."""
+
+    def __init__(self):
+        self.portal = ClientHandler(enforce_csrf_checks=False)
+        self.api = ApiClientHandler(enforce_csrf_checks=False)
+
+    def __call__(self, environ):
+        handler = self.api if environ["PATH_INFO"].startswith(API_PREFIX) else self.portal
+        return handler(environ)
+
+
 class ApiClientFor(Client):
-    """A test client that sends one API key on every request."""
+    """A test client that sends one API key on every request, routed as the server routes."""
 
     def __init__(self, key: str, **kwargs):
         super().__init__(HTTP_AUTHORIZATION=f"Bearer {key}", **kwargs)
+        self.handler = RoutingClientHandler()
 
 
 @pytest.fixture

@@ -64,6 +64,16 @@ MIDDLEWARE = [
     "ninja.compatibility.files.fix_request_files_middleware",
 ]
 
+# Requests under /api/ (bearer keys only: no session, cookies, CSRF or messages) run
+# through this shorter stack; see core/handlers.py. TenantMiddleware resets the tenant
+# the API's auth activates.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "stammgast.tenants.middleware.TenantMiddleware",
+    "ninja.compatibility.files.fix_request_files_middleware",
+]
+
 ROOT_URLCONF = "stammgast.urls"
 WSGI_APPLICATION = "stammgast.wsgi.application"
 
@@ -85,7 +95,7 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'stammgast.sqlite3'}"
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,11 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stammgast.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from stammgast.core.handlers import StammgastWSGI  # noqa: E402
+
+application = StammgastWSGI()
