@@ -1,28 +1,37 @@
-"""Writing rows to XLSX (xlsxwriter, constant memory) and to a ZIP of CSV files, streaming."""
+"""Writing rows to XLSX (our streaming writer, xlsx.py) and to a ZIP of CSV files, streaming."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
+from django.utils.translation import gettext as _
 
+from stammgast.core.errors import DomainError
+
+from . import xlsx
 from .columns import (
+    BOOLEAN,
     CODE,
     DATE,
     DATETIME,
+    GENDER,
+    GENDER_LABELS,
     INTEGER,
+    KIND,
+    KIND_LABELS,
+    PAYMENT,
+    PAYMENT_LABELS,
     TEXT,
     XLSX_DATE_FORMATS,
     XLSX_DATETIME_FORMATS,
+    YES_NO,
     Column,
     csv_value,
-    label_value,
-    needs_neutralising,
 )
 
 # Column widths in characters, so the file opens readable without resizing.
@@ -31,6 +40,30 @@ _WIDTHS = {CODE: 16, INTEGER: 10, DATE: 12, DATETIME: 20}
 Tick = Callable[[int], None]
 # First characters that may make a text cell a formula (see columns.needs_neutralising).
 _FIRST_DANGER = frozenset("=+-@\t\r'")
+
+
+def _sheet_columns(columns: Sequence[Column], language: str) -> list[xlsx.SheetColumn]:
+    """How each export column looks in the sheet: its heading, width and kind of cell."""
+    labels = {
+        BOOLEAN: dict(zip((True, False), YES_NO[language], strict=True)),
+        GENDER: GENDER_LABELS[language],
+        PAYMENT: PAYMENT_LABELS[language],
+        KIND: KIND_LABELS[language],
+    }
+    kinds = {INTEGER: xlsx.NUMBER, DATE: xlsx.DATE, DATETIME: xlsx.DATETIME}
+    out = []
+    for column in columns:
+        header = column.header(language)
+        out.append(
+            xlsx.SheetColumn(
+                header,
+                kinds.get(column.kind, xlsx.TEXT),
+                width=max(_WIDTHS.get(column.kind, 18), len(header) + 2),
+                as_text=column.kind == CODE,
+                labels=labels.get(column.kind),
+            )
+        )
+    return out
 
 
 def write_xlsx(
@@ -44,79 +77,34 @@ def write_xlsx(
     sheet_title: str = "Customers",
     tick: Tick | None = None,
 ) -> int:
-    """Write one sheet with typed cells; returns the number of data rows written."""
-    workbook = xlsxwriter.Workbook(
-        str(path),
-        {
-            "constant_memory": True,
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
-    )
-    try:
-        sheet = workbook.add_worksheet(sheet_title[:31])
-        bold = workbook.add_format({"bold": True})
-        text_fmt = workbook.add_format({"num_format": "@"})
-        # Shown and stored as text even if it looks like a formula (Excel's leading ').
-        quoted_fmt = workbook.add_format({"num_format": "@", "quote_prefix": True})
-        date_fmt = workbook.add_format({"num_format": XLSX_DATE_FORMATS[language]})
-        datetime_fmt = workbook.add_format({"num_format": XLSX_DATETIME_FORMATS[language]})
-        int_fmt = workbook.add_format({"num_format": "0"})
-        for index, column in enumerate(columns):
-            width = _WIDTHS.get(column.kind, 18)
-            sheet.set_column(
-                index,
-                index,
-                max(width, len(column.header(language)) + 2),
-                text_fmt if column.kind == CODE else None,
+    """Write one sheet with typed cells (and one with the settings, if given); returns the
+    number of data rows written."""
+    titles = [sheet_title, settings_title] if settings_rows else [sheet_title]
+    with xlsx.Workbook(
+        path,
+        titles,
+        date_format=XLSX_DATE_FORMATS[language],
+        datetime_format=XLSX_DATETIME_FORMATS[language],
+    ) as book:
+        try:
+            count = book.write_sheet(
+                _sheet_columns(columns, language),
+                rows,
+                freeze_header=True,
+                autofilter=True,
+                tick=tick,
             )
-        for index, column in enumerate(columns):
-            sheet.write_string(0, index, column.header(language), bold)
-        sheet.freeze_panes(1, 0)
-
-        write_string = sheet.write_string
-        write_number = sheet.write_number
-        write_datetime = sheet.write_datetime
-        plan = [(i, c.kind) for i, c in enumerate(columns)]
-        row_index = 0
-        for row in rows:
-            row_index += 1
-            for col, kind in plan:
-                value = row[col]
-                if value is None or value == "":
-                    continue
-                if kind in (TEXT, CODE):
-                    write_string(
-                        row_index,
-                        col,
-                        value,
-                        quoted_fmt
-                        if value[0] in _FIRST_DANGER and needs_neutralising(value)
-                        else text_fmt
-                        if kind == CODE
-                        else None,
-                    )
-                elif kind == INTEGER:
-                    write_number(row_index, col, value, int_fmt)
-                elif kind == DATE:
-                    write_datetime(row_index, col, value, date_fmt)
-                elif kind == DATETIME:
-                    write_datetime(row_index, col, value, datetime_fmt)
-                else:
-                    write_string(row_index, col, label_value(kind, value, language))
-            if tick is not None and row_index % 1000 == 0:
-                tick(row_index)
-        if row_index:
-            sheet.autofilter(0, 0, row_index, len(columns) - 1)
+        except xlsx.TooManyRows:
+            raise DomainError(
+                "too_many_rows",
+                _("An XLSX sheet holds at most %(rows)s rows; export a ZIP with CSV instead.")
+                % {"rows": f"{xlsx.MAX_ROWS - 1:,}"},
+                status=400,
+            ) from None
         if settings_rows:
-            extra = workbook.add_worksheet(settings_title[:31])
-            for r, (key, value) in enumerate(settings_rows):
-                extra.write_string(r, 0, key, bold if r == 0 else None)
-                extra.write_string(r, 1, value, bold if r == 0 else None)
-    finally:
-        workbook.close()
-    return row_index
+            header, *values = settings_rows
+            book.write_sheet([xlsx.SheetColumn(str(h)) for h in header], values)
+    return count
 
 
 def _csv_writer(stream, separator: str):
@@ -199,7 +187,7 @@ _PG_DANGEROUS = "^'*[-=+@\t\r]"
 
 
 def _pg_expression(column: Column, language: str, params: list) -> str:
-    from .columns import BOOLEAN, GENDER, KIND, PAYMENT, YES_NO, label_value
+    from .columns import label_value
 
     ref = f'sub."{column.field}"'
     kind = column.kind
@@ -226,8 +214,6 @@ def _pg_expression(column: Column, language: str, params: list) -> str:
         params += list(YES_NO[language])
         return f"CASE WHEN {ref} THEN %s ELSE %s END"
     if kind in (GENDER, PAYMENT, KIND):
-        from .columns import GENDER_LABELS, KIND_LABELS, PAYMENT_LABELS
-
         labels = {GENDER: GENDER_LABELS, PAYMENT: PAYMENT_LABELS, KIND: KIND_LABELS}[kind]
         parts = []
         for code in labels[language]:
@@ -235,6 +221,50 @@ def _pg_expression(column: Column, language: str, params: list) -> str:
             parts.append("WHEN %s THEN %s")
         return f"CASE {ref} {' '.join(parts)} ELSE NULLIF({ref}, '') END"
     raise ValueError(kind)
+
+
+def _pg_query(queryset, order: Sequence[str], select: str) -> tuple[str, list]:
+    """SELECT `select` (over the columns of `queryset`, as sub."field") in `order`; the
+    queryset's parameters, which follow those of `select` in the text."""
+    inner_sql, inner_params = queryset.order_by().query.sql_with_params()
+    order_sql = ", ".join(
+        f'sub."{o.lstrip("-")}"{" DESC" if o.startswith("-") else ""}' for o in order
+    )
+    return f"SELECT {select} FROM ({inner_sql}) AS sub ORDER BY {order_sql}", list(inner_params)
+
+
+def rows_from_postgres(
+    columns: Sequence[Column], queryset, order: Sequence[str], *, chunk_size: int = 2000
+) -> Iterator[tuple]:
+    """The rows of `queryset` (values of `columns`) in `order`, as the export writes them:
+    text columns as text, date-times as local wall-clock time in whole seconds.
+
+    The same values as reading through the ORM, several times faster: PostgreSQL converts
+    the time stamps, so psycopg's own loaders make plain datetimes (the ORM's time-zone
+    aware ones and their conversion to local time cost more than writing the XLSX).
+    Streams through a server-side cursor, like QuerySet.iterator().
+    """
+    from django.conf import settings
+    from django.db import connections
+
+    params: list = []
+    select = []
+    for column in columns:
+        ref = f'sub."{column.field}"'
+        if column.kind == DATETIME:
+            params.append(settings.TIME_ZONE)
+            select.append(f"date_trunc('second', {ref} AT TIME ZONE %s)")
+        elif column.kind in (TEXT, CODE):
+            select.append(f"{ref}::text")
+        else:
+            select.append(ref)
+    query, inner_params = _pg_query(queryset, order, ", ".join(select))
+    connection = connections[queryset.db]
+    server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
+        cursor.execute(query, [*params, *inner_params])
+        while rows := cursor.fetchmany(chunk_size):
+            yield from rows
 
 
 def write_zip_from_postgres(
@@ -253,18 +283,12 @@ def write_zip_from_postgres(
     """Like write_zip(), with the rows of `queryset` (values of `columns`) formatted by COPY."""
     from django.db import connections
 
-    inner_sql, inner_params = queryset.order_by().query.sql_with_params()
     params: list = []
     select = ", ".join(_pg_expression(c, language, params) for c in columns)
-    order_sql = ", ".join(
-        f'sub."{o.lstrip("-")}"{" DESC" if o.startswith("-") else ""}' for o in order
-    )
+    query, inner_params = _pg_query(queryset, order, select)
     if separator in "'\\":
         raise ValueError("separator")
-    statement = (
-        f"COPY (SELECT {select} FROM ({inner_sql}) AS sub ORDER BY {order_sql}) "
-        f"TO STDOUT WITH (FORMAT csv, DELIMITER '{separator}')"
-    )
+    statement = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, DELIMITER '{separator}')"
     connection = connections[queryset.db]
     count = 0
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
