@@ -7,6 +7,7 @@ database share the cores).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -82,7 +83,7 @@ class Connection:
         lines = head.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
         length = 0
-        close = False
+        close = chunked = False
         for line in lines[1:]:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
@@ -90,6 +91,10 @@ class Connection:
                 length = int(value)
             elif name == b"connection" and value.strip().lower() == b"close":
                 close = True
+            elif name == b"transfer-encoding" and value.strip().lower() == b"chunked":
+                chunked = True
+        if chunked:
+            return status, self._read_chunks(rest, close)
         while len(rest) < length:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -99,6 +104,30 @@ class Connection:
         if close:
             self.close()
         return status, body
+
+    def _read_chunks(self, rest: bytes, close: bool) -> bytes:
+        """The body of a chunked response (no trailers)."""
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += self._recv()
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                rest += self._recv()
+            body += rest[:size]
+            rest = rest[size + 2 :]
+            if size == 0:
+                self.buffer = rest
+                if close:
+                    self.close()
+                return body
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        return chunk
 
 
 def encode_get(path: str, headers: dict[str, str] | None = None) -> bytes:
@@ -125,7 +154,17 @@ def run_load(
     barrier = threading.Barrier(clients + 1, action=on_start)
     results: list[tuple[list[float], int, dict[int, int], float]] = [None] * clients  # type: ignore
 
+    failures: list[BaseException] = []
+
     def worker(c: int) -> None:
+        try:
+            run_client(c)
+        except BaseException as exc:
+            # Release the others (and the caller) instead of leaving them at the barrier.
+            failures.append(exc)
+            barrier.abort()
+
+    def run_client(c: int) -> None:
         conn = Connection(port)
         i = 0
         # Warm-up: fill caches, open database connections; not measured.
@@ -161,10 +200,13 @@ def run_load(
     threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in range(clients)]
     for t in threads:
         t.start()
-    barrier.wait()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait()
     started = time.perf_counter()
     for t in threads:
         t.join()
+    if failures:
+        raise RuntimeError(f"a load client failed: {failures[0]!r}") from failures[0]
     if on_end is not None:
         on_end()
     finished = max(r[3] for r in results)

@@ -70,6 +70,8 @@ MIDDLEWARE = [
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Content-Length on every answer, so clients can keep their connection open.
+    "django.middleware.common.CommonMiddleware",
     "stammgast.tenants.middleware.TenantMiddleware",
     "ninja.compatibility.files.fix_request_files_middleware",
 ]

@@ -54,6 +54,8 @@ def test_api_read_through_the_server_application(app, pos_api):
     assert status.startswith("200")
     assert json.loads(body)["last_name"] == "Mustermann"
     assert headers["X-Content-Type-Options"] == "nosniff"
+    # A length, so a till's client can keep its connection open for the next request.
+    assert headers["Content-Length"] == str(len(body))
     # No session, CSRF or frame headers: the portal's middleware did not run.
     assert "Set-Cookie" not in headers
     assert "X-Frame-Options" not in headers
