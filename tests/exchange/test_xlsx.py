@@ -300,6 +300,16 @@ def test_dates_excel_cannot_show_are_written_as_text(tmp_path):
     assert values == ["1", "59", "61"]
 
 
+def test_every_second_of_a_day_reads_back_exactly(tmp_path):
+    path = tmp_path / "t.xlsx"
+    day = dt.datetime(2024, 2, 29)
+    times = [day + dt.timedelta(seconds=s) for s in range(1, 86_400, 7)]
+    times += [dt.datetime(2024, 7, 1, 12, 0, 0, 500_000), dt.datetime(1900, 3, 1, 6)]
+    with xlsx.Workbook(path, ["Zeiten"]) as book:
+        book.write_sheet([xlsx.SheetColumn("Zeit", xlsx.DATETIME)], [[t] for t in times])
+    assert [r[0] for r in sheets(path)["Zeiten"][1:]] == times
+
+
 def test_empty_export_has_the_headings_only(tmp_path):
     path = tmp_path / "k.xlsx"
     assert write(path, []) == 0

@@ -6,6 +6,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -263,8 +264,13 @@ def rows_from_postgres(
     server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
     with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
         cursor.execute(query, [*params, *inner_params])
-        while rows := cursor.fetchmany(chunk_size):
-            yield from rows
+        # The next rows are fetched on a second thread while these are written: waiting for
+        # PostgreSQL lets go of the GIL. Only that thread uses the connection meanwhile.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-rows") as reader:
+            fetching = reader.submit(cursor.fetchmany, chunk_size)
+            while rows := fetching.result():
+                fetching = reader.submit(cursor.fetchmany, chunk_size)
+                yield from rows
 
 
 def write_zip_from_postgres(
