@@ -10,8 +10,11 @@ run, the transaction is rolled back at the end: nothing is ever half-applied.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
+import operator
 import re
+import threading
 import zoneinfo
 from collections import deque
 from collections.abc import Mapping
@@ -22,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import FileField, JSONField, Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,7 +43,10 @@ from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, Location, Tenant
 
 from .columns import (
+    CODE,
+    DATETIME,
     IMPORT_COLUMNS,
+    TEXT,
     TIMESTAMP_FIELDS,
     CellInvalid,
     Column,
@@ -47,6 +54,7 @@ from .columns import (
     column_letter,
     field_for_header,
     read_cell,
+    restore,
 )
 from .readers import open_table
 
@@ -206,13 +214,18 @@ def plan_columns(
 
 
 class NumberAllocator:
-    """Free customer numbers in bulk, in the order the tenant-wide counter hands them out."""
+    """Free customer numbers in bulk, in the order the tenant-wide counter hands them out.
+
+    `taken` has a bit for every number in use when the import started; the numbers handed
+    out here are added to it, and `claimed` holds the numbers the file names itself.
+    """
 
     WINDOW = 10_000
 
-    def __init__(self, tenant: Tenant, claimed: bytearray | None) -> None:
+    def __init__(self, tenant: Tenant, claimed: bytearray | None, taken: bytearray) -> None:
         self.tenant = tenant
         self.claimed = claimed
+        self.taken = taken
         self.next = tenant.number_counter + 1
         self.ranges = sorted(
             Location.objects.filter(number_from__isnull=False).values_list(
@@ -230,15 +243,12 @@ class NumberAllocator:
                 return False
             self.wrapped, start = True, 1
         end = min(MAX_CUSTOMER_NUMBER, start + self.WINDOW - 1)
-        used = set(
-            Customer.objects.filter(number__gte=start, number__lte=end).values_list(
-                "number", flat=True
-            )
-        )
         ranges = [(lo, hi) for lo, hi in self.ranges if lo <= end and hi >= start]
-        claimed = self.claimed
+        claimed, taken = self.claimed, self.taken
         for n in range(start, end + 1):
-            if n in used or (claimed is not None and claimed[n >> 3] & (1 << (n & 7))):
+            if taken[n >> 3] & (1 << (n & 7)) or (
+                claimed is not None and claimed[n >> 3] & (1 << (n & 7))
+            ):
                 continue
             if ranges and any(lo <= n <= hi for lo, hi in ranges):
                 continue
@@ -253,6 +263,7 @@ class NumberAllocator:
                     "numbers_exhausted", _("All customer numbers are in use."), status=409
                 )
         n = self.free.popleft()
+        self.taken[n >> 3] |= 1 << (n & 7)
         if not self.wrapped:
             self.highest = max(self.highest, n)
         return n
@@ -286,20 +297,213 @@ def _number_of(value: Any) -> int | None:
 
 
 def _blank(cells: list[Any]) -> bool:
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+    try:
+        # A CSV row is all text: whitespace only when the joined text is.
+        return not "".join(cells).strip()
+    except TypeError:
+        return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
-@dataclass
+# --- reading cells -------------------------------------------------------------------------
+# columns.read_cell decides what a cell means. A CSV has millions of cells of a handful of
+# kinds, so each column gets a reader that answers the common cases directly (text as it
+# is, repeated labels and dates from a memo, the export's date-time spelling) and asks
+# read_cell for everything else, which also words every refusal.
+
+_MEMO_SIZE = 100_000
+_EXPORT_DATETIME = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}) (\d{1,2}):(\d{2}):(\d{2})")
+
+
+def _read_csv_text(raw: str) -> str:
+    return restore(raw) if raw[:1] == "'" else raw
+
+
+def _read_csv_datetime(raw: str) -> dt.datetime | None:
+    m = _EXPORT_DATETIME.fullmatch(raw)
+    if m is not None:
+        day, month, year, hour, minute, second = map(int, m.groups())
+        try:
+            return dt.datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            pass  # read_cell says what is wrong with it
+    return read_cell(DATETIME, raw, from_csv=True)
+
+
+def _memo_reader(kind: str):
+    memo: dict[str, Any] = {}
+
+    def read(raw: str) -> Any:
+        try:
+            return memo[raw]
+        except KeyError:
+            pass
+        value = read_cell(kind, raw, from_csv=True)  # refusals are not kept: they raise
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[raw] = value
+        return value
+
+    return read
+
+
+def _cell_reader(kind: str, from_csv: bool):
+    if not from_csv:
+        return lambda raw: read_cell(kind, raw, from_csv=False)
+    if kind in (TEXT, CODE):
+        return _read_csv_text
+    if kind == DATETIME:
+        return _read_csv_datetime
+    return _memo_reader(kind)
+
+
 class _Pending:
-    row: int
-    data: dict[str, Any]
-    raw: dict[str, tuple[str, Any]]  # field -> (heading, cell as read)
-    stamps: dict[str, dt.datetime]
-    problems: list[RowProblem]
+    """One row of the file as read: the values for the cleaners and what was wrong."""
+
+    __slots__ = ("blank", "cells", "data", "number", "outcome", "problems", "row", "stamps")
+
+    def __init__(self, row: int, cells: list[Any]) -> None:
+        self.row = row
+        self.cells = cells
+        self.data: dict[str, Any] = {}
+        # Text columns left empty: nothing to check for a new customer, "clear it" for one
+        # that exists.
+        self.blank: list[str] = []
+        self.stamps: dict[str, dt.datetime] = {}
+        self.problems: list[RowProblem] = []
+        self.number: int | None = None
+        self.outcome: tuple | None = None
 
 
 def _history_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _plain(value: Any) -> Any:
+    """A model default as the database stores it (choices' members are their values)."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _as_customer(row: dict[str, Any]) -> Customer:
+    """A Customer holding the row's values, for build_search_text.
+
+    Model.__init__ costs more than everything else done for a row; the instance here only
+    needs to answer its fields, which the row has all of.
+    """
+    customer = Customer.__new__(Customer)
+    customer.__dict__.update(row)
+    customer._state = ModelState()
+    return customer
+
+
+class _Table:
+    """Rows for one table as dicts of column attribute -> value; inserted in bulk."""
+
+    def __init__(self, model) -> None:
+        meta = model._meta
+        self.model = model
+        self.pk = meta.pk
+        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
+        self.attnames = [f.attname for f in self.fields]
+        self.json = [i for i, f in enumerate(self.fields, 1) if isinstance(f, JSONField)]
+        self.files = [i for i, f in enumerate(self.fields, 1) if isinstance(f, FileField)]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in [self.pk, *self.fields])
+        self.copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+
+    def template(self, **values: Any) -> dict[str, Any]:
+        row = {f.attname: _plain(f.get_default()) for f in self.fields}
+        row.update(values)
+        return row
+
+    def reserve_ids(self, count: int) -> list[int]:
+        """The next `count` ids of the table's sequence (PostgreSQL)."""
+        if not count:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [self.model._meta.db_table, self.pk.column, count],
+            )
+            return [r[0] for r in cursor.fetchall()]
+
+    def copy(self, raw_connection, ids: list[int], rows: list[dict[str, Any]]) -> None:
+        """COPY the rows with the ids reserved for them (PostgreSQL; any thread).
+
+        Django's bulk insert spends more time preparing parameters than PostgreSQL spends
+        inserting; COPY takes the rows as they are.
+        """
+        if not rows:
+            return
+        getter = operator.itemgetter(*self.attnames)
+        json_at, files_at, dumps = self.json, self.files, json.dumps
+        with raw_connection.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
+            write = copy.write_row
+            for pk, row in zip(ids, rows, strict=True):
+                values = [pk, *getter(row)]
+                for i in json_at:
+                    value = values[i]
+                    values[i] = "{}" if value == {} else dumps(value, ensure_ascii=False)
+                for i in files_at:
+                    value = values[i]
+                    values[i] = getattr(value, "name", value) or ""
+                write(values)
+
+    def bulk_create(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows with Django's bulk_create (databases without COPY); their ids."""
+        if not rows:
+            return []
+        objs = [self.model(**row) for row in rows]
+        self.model._base_manager.bulk_create(objs, batch_size=500)
+        return [obj.pk for obj in objs]
+
+
+class _Writer:
+    """Writes one batch while the next one is read and checked.
+
+    On PostgreSQL a batch's COPY runs in a thread on the import's own connection (and so in
+    its transaction): the server inserts the rows and maintains the indexes while this
+    process reads and checks the next rows. The import touches the database again only
+    after wait(). Elsewhere the work is done at once.
+    """
+
+    def __init__(self, threaded: bool) -> None:
+        self.threaded = threaded
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def submit(self, work) -> None:
+        self.wait()
+        if not self.threaded:
+            work()
+            return
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # handed to the importing thread by wait()
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        """Until the last batch is written; raises what writing it raised."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def close(self) -> None:
+        """Wait without raising: the import is failing already, for its own reason."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        self.error = None
+
+
+_DEFERRED = ("deferred",)
 
 
 class _Import:
@@ -333,8 +537,11 @@ class _Import:
         self.now = timezone.now()
         self.label = f"{actor.label} (import)"[:200]
         self.location_code = actor.location.code if actor.location else ""
+        # What the actor may do does not change during the run: asked once, not per row.
         self.may_create = actor.can("customers.create")
         self.may_change = actor.can("customers.change")
+        self.may_change_payment = actor.can("customers.change_payment")
+        self.may_block = actor.can("customers.block")
 
     # -- pass 1: numbers named in the file, row count --------------------------------
 
@@ -353,10 +560,10 @@ class _Import:
                 n = _number_of(cells[number_col])
                 if n is None:
                     continue
-                if _bit(claimed, n):
+                if claimed[n >> 3] & (1 << (n & 7)):
                     doubled.add(n)
                 else:
-                    _set_bit(claimed, n)
+                    claimed[n >> 3] |= 1 << (n & 7)
         return claimed, doubled, total
 
     # -- pass 2 ------------------------------------------------------------------------
@@ -365,6 +572,9 @@ class _Import:
         with open_table(self.path, separator=self.separator) as table:
             plan = plan_columns(table.headers, self.mapping, match=self.match)
         self.header_of = {p.column.field: p.header for p in plan}
+        self.index_of = {p.column.field: p.index for p in plan}
+        self.field_order = [p.column.field for p in plan]
+        self.width = max(p.index for p in plan) + 1 if plan else 0
         claimed, self.doubled, total = self.prescan(plan)
         if total == 0:
             raise DomainError(
@@ -378,91 +588,133 @@ class _Import:
         self.tenant = Tenant.objects.select_for_update().get(pk=self.actor.tenant.pk)
         self.region = self.tenant.default_country
         self.defaults = tenant_defaults(self.tenant)
-        self.numbers = NumberAllocator(self.tenant, claimed)
+        self.taken = self._numbers_in_use()
+        self.numbers = NumberAllocator(self.tenant, claimed, self.taken)
+        self.customers = _Table(Customer)
+        self.events = _Table(CustomerEvent)
+        self.group_links = _Table(Customer.groups.through)
+        location = self.actor.location
+        self.customer_template = self.customers.template(
+            tenant_id=self.tenant.pk,
+            created_location_id=location.pk if location else None,
+            version=1,
+        )
+        self.event_template = self.events.template(
+            tenant_id=self.tenant.pk,
+            at=self.now,
+            user_id=self.actor.user.pk if self.actor.user else None,
+            api_client_id=self.actor.api_client.pk if self.actor.api_client else None,
+            actor_label=self.label,
+            location_code=self.location_code,
+        )
+        self.default_group = self.tenant.default_group if self.tenant.default_group_id else None
+        self.copy = connection.vendor == "postgresql"
+        self.writer = _Writer(threaded=self.copy)
         if self.progress:
             self.progress(0, total)
-        with open_table(self.path, separator=self.separator) as table:
-            from_csv = table.from_csv
-            batch: list[_Pending] = []
-            for row_no, cells in table.rows:
-                if _blank(cells):
-                    continue
-                batch.append(self._read_row(row_no, cells, plan, from_csv))
-                if len(batch) >= self.batch_size:
-                    self._flush(batch)
-                    batch = []
-            self._flush(batch)
+        try:
+            with open_table(self.path, separator=self.separator) as table:
+                self.readers = self._readers(plan, table.from_csv)
+                batch: list[_Pending] = []
+                for row_no, cells in table.rows:
+                    if _blank(cells):
+                        continue
+                    batch.append(self._read_row(row_no, cells))
+                    if len(batch) >= self.batch_size:
+                        self._flush(batch)
+                        batch = []
+                self._flush(batch)
+            self.writer.wait()
+        finally:
+            self.writer.close()
         self.numbers.save_counter()
         return self.result
 
-    def _read_row(self, row_no, cells, plan, from_csv) -> _Pending:
-        pending = _Pending(row_no, {}, {}, {}, [])
+    def _numbers_in_use(self) -> bytearray:
+        taken = bytearray(MAX_CUSTOMER_NUMBER // 8 + 1)
+        for n in Customer.objects.values_list("number", flat=True).iterator(chunk_size=20_000):
+            taken[n >> 3] |= 1 << (n & 7)
+        return taken
+
+    def _readers(self, plan: list[PlannedColumn], from_csv: bool) -> list[tuple]:
+        """(index, field, heading, reader) per column; reader None: CSV text as it is."""
+        out = []
         for p in plan:
-            raw = cells[p.index] if p.index < len(cells) else ""
-            fld = p.column.field
-            pending.raw[fld] = (p.header, raw)
+            fld, kind = p.column.field, p.column.kind
+            text = from_csv and kind in (TEXT, CODE) and fld != "number"
+            out.append((p.index, fld, p.header, None if text else _cell_reader(kind, from_csv)))
+        return out
+
+    def _read_row(self, row_no: int, cells: list[Any]) -> _Pending:
+        if len(cells) < self.width:
+            cells = [*cells, *([""] * (self.width - len(cells)))]
+        pending = _Pending(row_no, cells)
+        data = pending.data
+        for index, fld, header, read in self.readers:
+            raw = cells[index]
+            if read is None:
+                if raw:
+                    data[fld] = restore(raw) if raw[0] == "'" else raw
+                else:
+                    pending.blank.append(fld)
+                continue
             try:
-                value = read_cell(p.column.kind, raw, from_csv=from_csv)
+                value = read(raw)
             except CellInvalid as exc:
-                pending.problems.append(RowProblem(row_no, p.header, _shown(raw), str(exc)))
+                pending.problems.append(RowProblem(row_no, header, _shown(raw), str(exc)))
                 continue
             if value is None:
                 continue
             if fld in TIMESTAMP_FIELDS:
-                pending.stamps[fld] = timezone.make_aware(value, self.tz)
+                # What timezone.make_aware does for a zoneinfo zone.
+                pending.stamps[fld] = value.replace(tzinfo=self.tz)
                 continue
             if fld == "number" and (value == "" or self.match == "new"):
                 continue
-            pending.data[fld] = value
+            data[fld] = value
         return pending
 
     def _problem(self, pending: _Pending, fld: str, message: str) -> RowProblem:
-        header, raw = pending.raw.get(fld, (None, ""))
+        header = self.header_of.get(fld)
         if header is None:
             column = IMPORT_COLUMNS.get(fld)
             header = column.header(self.actor_language) if column else fld
+            raw = ""
+        else:
+            raw = pending.cells[self.index_of[fld]]
         return RowProblem(pending.row, header, _shown(raw), message)
 
     actor_language = "de"
 
     def _check_permissions(self, pending: _Pending, fields: set[str]) -> list[RowProblem]:
         out = []
-        if not self.actor.can("customers.change_payment"):
+        if not self.may_change_payment:
             for f in sorted(fields & PAYMENT_FIELDS):
                 out.append(self._problem(pending, f, _("You may not change payment information.")))
-        if not self.actor.can("customers.block"):
+        if not self.may_block:
             for f in sorted(fields & BLOCK_FIELDS):
                 out.append(self._problem(pending, f, _("You may not block or unblock customers.")))
         return out
 
     def _flush(self, batch: list[_Pending]) -> None:
+        """Check a batch (while the previous one is being written), then write it.
+
+        Rows with a number that may exist (it did when the import started, or the file
+        names it twice) wait for the database; every other row becomes a new customer and
+        is checked without it.
+        """
         if not batch:
             return
-        if self.should_cancel is not None and self.should_cancel():
-            raise Cancelled
-        existing: dict[int, Customer] = {}
-        visible: set[int] | None = None
-        if self.match == "number":
-            numbers = {n for p in batch if (n := _number_of(p.data.get("number"))) is not None}
-            if numbers:
-                existing = {c.number: c for c in Customer.objects.filter(number__in=numbers)}
-                if self.actor.location_bound and existing:
-                    visible = set(
-                        customer_selectors.visible_customers(self.actor)
-                        .filter(number__in=list(existing))
-                        .values_list("number", flat=True)
-                    )
-        creates: list[tuple[_Pending, Customer, dict]] = []
-        updates: list[tuple[_Pending, Customer, dict]] = []
+        taken, doubled = self.taken, self.doubled
+        by_number = self.match == "number"
+        deferred = []
         for pending in batch:
-            self.result.rows += 1
-            problems = list(pending.problems)
-            outcome = None
             number = _number_of(pending.data.get("number"))
-            if number is not None and number in self.doubled:
+            pending.number = number
+            if number is not None and number in doubled:
                 first = self.first_row_of.setdefault(number, pending.row)
                 if first != pending.row:
-                    problems.append(
+                    pending.problems.append(
                         self._problem(
                             pending,
                             "number",
@@ -470,69 +722,118 @@ class _Import:
                             % {"n": number, "row": first},
                         )
                     )
-            try:
-                if number is not None and number in existing:
-                    outcome = self._update(pending, existing[number], visible, problems)
-                else:
-                    outcome = self._create(pending, problems)
-            except DomainError as exc:
-                for fld, messages in exc.fields.items():
-                    for message in messages:
-                        problems.append(self._problem(pending, fld, message))
-                if not exc.fields:
-                    problems.append(self._problem(pending, "number", exc.message))
-            if problems:
-                self.result.failed_rows += 1
-                for p in problems:
-                    self.result.add_error(p)
-                continue
-            kind, customer, changes = outcome
-            if kind == "create":
-                creates.append((pending, customer, changes))
-            elif kind == "update":
-                updates.append((pending, customer, changes))
+            if (
+                by_number
+                and number is not None
+                and (number in doubled or taken[number >> 3] & (1 << (number & 7)))
+            ):
+                pending.outcome = _DEFERRED
+                deferred.append(pending)
             else:
-                self.result.unchanged += 1
-        self._report_duplicates(creates + updates)
+                pending.outcome = self._outcome(pending, {}, None)
+
+        self.writer.wait()  # the previous batch is written; the database is ours again
+        if self.should_cancel is not None and self.should_cancel():
+            raise Cancelled
+        if deferred:
+            numbers = {p.number for p in deferred}
+            existing = {c.number: c for c in Customer.objects.filter(number__in=numbers)}
+            visible: set[int] | None = None
+            if self.actor.location_bound and existing:
+                visible = set(
+                    customer_selectors.visible_customers(self.actor)
+                    .filter(number__in=list(existing))
+                    .values_list("number", flat=True)
+                )
+            for pending in deferred:
+                pending.outcome = self._outcome(pending, existing, visible)
+
+        creates: list[tuple[_Pending, dict, dict]] = []
+        updates: list[tuple[_Pending, Customer, dict]] = []
+        result = self.result
+        for pending in batch:
+            result.rows += 1
+            if pending.problems:
+                result.failed_rows += 1
+                for p in pending.problems:
+                    result.add_error(p)
+                continue
+            kind, values, changes = pending.outcome
+            if kind == "create":
+                creates.append((pending, values, changes))
+            elif kind == "update":
+                updates.append((pending, values, changes))
+            else:
+                result.unchanged += 1
+        self._report_duplicates(
+            [
+                (p, row["number"], row["email"], *map(row.__getitem__, _E164))
+                for p, row, _c in creates
+            ]
+            + [(p, c.number, c.email, *(getattr(c, f) for f in _E164)) for p, c, _c in updates]
+        )
         self._write(creates, updates)
         if self.progress:
-            self.progress(self.result.rows, self.total)
+            self.progress(result.rows, self.total)
+
+    def _outcome(self, pending: _Pending, existing: dict[int, Customer], visible):
+        """("create", row, changes), ("update", customer, changes), ("unchanged", ...) or
+        None with the reasons in pending.problems."""
+        problems = pending.problems
+        number = pending.number
+        outcome = None
+        try:
+            if number is not None and number in existing:
+                outcome = self._update(pending, existing[number], visible, problems)
+            else:
+                outcome = self._create(pending, problems)
+        except DomainError as exc:
+            for fld, messages in exc.fields.items():
+                for message in messages:
+                    problems.append(self._problem(pending, fld, message))
+            if not exc.fields:
+                problems.append(self._problem(pending, "number", exc.message))
+        return None if problems else outcome
 
     def _create(self, pending: _Pending, problems: list[RowProblem]):
         if not self.may_create:
             self.actor.require("customers.create", _("You may not create customers."))
+        # Empty text cells are left out: they would be cleaned to the "" every new
+        # customer has anyway.
         cleaned = clean_customer_data(pending.data, default_region=self.region)
-        problems += self._check_permissions(
-            pending,
-            {
-                k
-                for k, v in cleaned.items()
-                if k in self.defaults
-                and v != self.defaults[k]
-                or k not in self.defaults
-                and v not in ("", None, False, 0)
-            },
-        )
+        if not (self.may_change_payment and self.may_block):
+            defaults = self.defaults
+            problems += self._check_permissions(
+                pending,
+                {
+                    k
+                    for k, v in cleaned.items()
+                    if k in defaults
+                    and v != defaults[k]
+                    or k not in defaults
+                    and v not in ("", None, False, 0)
+                },
+            )
         if problems:
             return None
         values = {**self.defaults, **cleaned}
         if "number" not in values:
             values["number"] = self.numbers.take()
         created = pending.stamps.get("created_at") or self.now
-        customer = Customer(
-            tenant=self.tenant,
-            created_at=created,
-            updated_at=pending.stamps.get("updated_at") or created,
-            created_location=self.actor.location,
-            **values,
-        )
-        customer.search_text = build_search_text(customer)
-        changes = {
-            k: [None, _history_value(v)]
-            for k, v in values.items()
-            if v not in ("", None, {}, []) and k not in _E164
-        }
-        return "create", customer, changes
+        row = self.customer_template.copy()
+        row.update(values)
+        row["features"] = {}
+        row["created_at"] = created
+        row["updated_at"] = pending.stamps.get("updated_at") or created
+        row["search_text"] = build_search_text(_as_customer(row))
+        changes = {}
+        for k, v in values.items():
+            if v.__class__ is str:
+                if v and k not in _E164:
+                    changes[k] = [None, v]
+            elif v is not None and v != "" and v != {} and v != [] and k not in _E164:
+                changes[k] = [None, _history_value(v)]
+        return "create", row, changes
 
     def _update(self, pending, customer: Customer, visible, problems):
         if visible is not None and customer.number not in visible:
@@ -543,7 +844,13 @@ class _Import:
             )
         if not self.may_change:
             self.actor.require("customers.change", _("You may not change customers."))
-        data = {k: v for k, v in pending.data.items() if k != "number"}
+        # The columns in the file's order, empty text cells as "" (they clear the field).
+        given, blank = pending.data, set(pending.blank)
+        data = {
+            f: given.get(f, "")
+            for f in self.field_order
+            if f != "number" and (f in given or f in blank)
+        }
         current = {f: getattr(customer, f) for f in (*data, *CONTEXT_FIELDS)}
         cleaned = clean_customer_data(data, current=current, default_region=self.region)
         changes: dict[str, list] = {}
@@ -566,12 +873,16 @@ class _Import:
         customer.search_text = build_search_text(customer)
         return "update", customer, changes
 
-    def _report_duplicates(self, rows: list[tuple[_Pending, Customer, dict]]) -> None:
-        """Same e-mail or phone as another row of the file or a customer already there."""
+    def _report_duplicates(self, rows: list[tuple]) -> None:
+        """Same e-mail or phone as another row of the file or a customer already there.
+
+        `rows` holds (pending, number, email, phone_private_e164, phone_business_e164,
+        mobile_e164) of each row about to be written.
+        """
         if not rows:
             return
-        emails = {c.email for _p, c, _ch in rows if c.email}
-        phones = {getattr(c, f) for _p, c, _ch in rows for f in _E164 if getattr(c, f)}
+        emails = {r[2] for r in rows if r[2]}
+        phones = {v for r in rows for v in r[3:] if v}
         by_email: dict[str, list[int]] = {}
         by_phone: dict[str, list[int]] = {}
         if emails:
@@ -588,14 +899,21 @@ class _Import:
                     if v in phones:
                         by_phone.setdefault(v, []).append(number)
         in_batch: dict[tuple[str, str], int] = {}
-        for pending, customer, _changes in rows:
-            checks = [("email", customer.email, by_email)] + [
-                (f.removesuffix("_e164"), getattr(customer, f), by_phone) for f in _E164
+        phone_fields = [f.removesuffix("_e164") for f in _E164]
+        for pending, own_number, email, *e164s in rows:
+            checks = [("email", email, by_email)] + [
+                (fld, value, by_phone) for fld, value in zip(phone_fields, e164s, strict=True)
             ]
             for fld, value, known in checks:
                 if not value:
                     continue
-                others = [n for n in known.get(value, ()) if n != customer.number]
+                key = ("email" if fld == "email" else "phone", value)
+                first = in_batch.setdefault(key, pending.row)
+                others = known.get(value)
+                if others:
+                    others = [n for n in others if n != own_number]
+                if not others and first == pending.row:
+                    continue  # the common case: nothing to say, no message to build
                 what = _("e-mail address") if fld == "email" else _("phone number")
                 if others:
                     self.result.add_duplicate(
@@ -606,8 +924,6 @@ class _Import:
                             % {"what": what, "n": ", ".join(map(str, sorted(others)[:5]))},
                         )
                     )
-                key = ("email" if fld == "email" else "phone", value)
-                first = in_batch.setdefault(key, pending.row)
                 if first != pending.row:
                     self.result.add_duplicate(
                         self._problem(
@@ -619,24 +935,28 @@ class _Import:
                     )
 
     def _write(self, creates, updates) -> None:
-        tenant = self.tenant
-        events = []
+        """Updates at once; new customers, group links and history entries by COPY in the
+        writer's thread (PostgreSQL) or by bulk_create."""
+        template = self.event_template
+        rows = [row for _p, row, _ch in creates]
+        group = self.default_group
         if creates:
-            objs = _insert([c for _p, c, _ch in creates])
-            self.result.created += len(objs)
-            if tenant.default_group_id:
-                Through = Customer.groups.through
-                Through.objects.bulk_create(
-                    [
-                        Through(customer_id=c.pk, customergroup_id=tenant.default_group_id)
-                        for c in objs
-                    ],
-                    batch_size=1000,
-                )
-            for _p, customer, changes in creates:
-                if tenant.default_group_id:
-                    changes["groups"] = [None, [tenant.default_group.name]]
-                events.append(self._event(customer, CustomerEvent.Action.CREATED, changes))
+            ids = self.customers.reserve_ids(len(rows)) if self.copy else None
+            if ids is None:
+                ids = self.customers.bulk_create(rows)
+            self.result.created += len(ids)
+        else:
+            ids = []
+        links = [{"customer_id": pk, "customergroup_id": group.pk} for pk in ids] if group else []
+        event_rows = []
+        for (_p, _row, changes), pk in zip(creates, ids, strict=True):
+            if group is not None:
+                changes["groups"] = [None, [group.name]]
+            event = template.copy()
+            event["customer_id"] = pk
+            event["action"] = CustomerEvent.Action.CREATED.value
+            event["changes"] = changes
+            event_rows.append(event)
         if updates:
             fields = sorted(
                 {f for _p, _c, ch in updates for f in ch}
@@ -646,71 +966,26 @@ class _Import:
             Customer.objects.bulk_update([c for _p, c, _ch in updates], fields, batch_size=500)
             self.result.updated += len(updates)
             for _p, customer, changes in updates:
-                events.append(self._event(customer, CustomerEvent.Action.UPDATED, changes))
-        if events:
-            _insert(events)
+                event = template.copy()
+                event["customer_id"] = customer.pk
+                event["action"] = CustomerEvent.Action.UPDATED.value
+                event["changes"] = changes
+                event_rows.append(event)
+        if not self.copy:
+            self.group_links.bulk_create(links)
+            self.events.bulk_create(event_rows)
+            return
+        link_ids = self.group_links.reserve_ids(len(links))
+        event_ids = self.events.reserve_ids(len(event_rows))
+        connection.ensure_connection()
+        raw = connection.connection
 
-    def _event(self, customer: Customer, action: str, changes: dict) -> CustomerEvent:
-        return CustomerEvent(
-            tenant=self.tenant,
-            customer_id=customer.pk,
-            at=self.now,
-            action=action,
-            user=self.actor.user,
-            api_client=self.actor.api_client,
-            actor_label=self.label,
-            location_code=self.location_code,
-            changes=changes,
-        )
+        def work() -> None:
+            self.customers.copy(raw, ids, rows)
+            self.group_links.copy(raw, link_ids, links)
+            self.events.copy(raw, event_ids, event_rows)
 
-
-def _insert(objs: list) -> list:
-    """bulk_create, or on PostgreSQL COPY with ids taken from the sequence beforehand.
-
-    Django's bulk insert spends more time preparing parameters than PostgreSQL spends
-    inserting; COPY takes the rows as they are. Either way the objects get their ids.
-    """
-    if not objs:
-        return objs
-    model = type(objs[0])
-    if connection.vendor != "postgresql":
-        return model.objects.bulk_create(objs, batch_size=500)
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    columns = ", ".join(quote(f.column) for f in [meta.pk, *fields])
-    plan = [
-        (
-            f.attname,
-            "json" if isinstance(f, JSONField) else "file" if isinstance(f, FileField) else "",
-        )
-        for f in fields
-    ]
-    with (
-        connection.connection.cursor() as raw,
-        raw.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for obj, pk in zip(objs, ids, strict=True):
-            obj.pk = pk
-            row = [pk]
-            for attname, special in plan:
-                value = getattr(obj, attname)
-                if special == "json":
-                    value = json.dumps(value, ensure_ascii=False)
-                elif special == "file":
-                    value = value.name or ""
-                row.append(value)
-            copy.write_row(row)
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    return objs
+        self.writer.submit(work)
 
 
 def import_customers(
