@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--search-repeat", type=int, default=5)
+    parser.add_argument(
+        "--search-only", action="store_true", help="measure only the search (no lookups)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept database")
     args, _rest = parser.parse_known_args(argv)
@@ -269,11 +272,17 @@ def _run(report: common.Report, args, url: str, tenant_id: int, key: str) -> Non
         "server.log",
     )
     try:
-        ours = _lookups(port, numbers, phones, headers, args, server, url)
-        searches = _search(port, headers, args.search_repeat)
+        if args.search_only:
+            searches = _search(port, headers, args.search_repeat)
+        else:
+            ours = _lookups(port, numbers, phones, headers, args, server, url)
+            searches = _search(port, headers, args.search_repeat)
         rss = _workers_peak_rss(server)
     finally:
         _stop(server)
+    if args.search_only:
+        _report_search(report, args, tenant_id, searches)
+        return
 
     port = common.free_port()
     gunicorn[1] = f"127.0.0.1:{port}"
@@ -317,6 +326,23 @@ def _run(report: common.Report, args, url: str, tenant_id: int, key: str) -> Non
         " servers would reach with the cores to themselves)"
     )
 
+    _report_search(report, args, tenant_id, searches)
+
+    report.print()
+    report.print(
+        "Load average (1 min) when the measurements ended: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other processes share the cores)"
+    )
+    peak = max(rss) if rss else float("nan")
+    report.print(
+        "Peak RSS (VmHWM) of the server's worker processes: "
+        + ", ".join(f"{r:.0f} MB" for r in rss)
+        + f" (goal < 250 MB: {'ok' if peak < 250 else 'MISSED'}); baseline workers: "
+        + ", ".join(f"{r:.0f} MB" for r in base_rss)
+    )
+
+
+def _report_search(report: common.Report, args, tenant_id: int, searches) -> None:
     report.print()
     all_times = [t for _q, _n, times in searches for t in times]
     p95 = common.percentile(all_times, 95)
@@ -332,16 +358,3 @@ def _run(report: common.Report, args, url: str, tenant_id: int, key: str) -> Non
     report.print(f"EXPLAIN ANALYZE of the slowest search, {slowest[0]!r}:")
     for line in _explain(tenant_id, slowest[0]).splitlines():
         report.print("  " + line)
-
-    report.print()
-    report.print(
-        "Load average (1 min) when the measurements ended: "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other processes share the cores)"
-    )
-    peak = max(rss) if rss else float("nan")
-    report.print(
-        "Peak RSS (VmHWM) of the server's worker processes: "
-        + ", ".join(f"{r:.0f} MB" for r in rss)
-        + f" (goal < 250 MB: {'ok' if peak < 250 else 'MISSED'}); baseline workers: "
-        + ", ".join(f"{r:.0f} MB" for r in base_rss)
-    )

@@ -28,7 +28,7 @@ from faker.providers.address.de_DE import Provider as FakerAddress
 from faker.providers.person.de_DE import Provider as FakerPerson
 from psycopg.copy import QueuedLibpqWriter
 
-from stammgast.core.text import search_forms
+from stammgast.core.text import search_form
 
 # (city, first postcode, last postcode, area code, weight ~ population in 10,000s)
 CITIES = [
@@ -345,19 +345,20 @@ class PhonePattern:
 
 @dataclass
 class Pools:
-    first: list[tuple[str, str, str, str]]  # name, search forms, gender, mail part
-    last: list[tuple[str, str, str]]  # name, search forms, mail part
-    places: list[tuple[str, str, list[str], PhonePattern]]  # city, forms, postcodes, phone
+    first: list[tuple[str, str, str, str]]  # name, search form, gender, mail part
+    last: list[tuple[str, str, str]]  # name, search form, mail part
+    places: list[tuple[str, str, list[str], PhonePattern]]  # city, form, postcodes, phone
     streets: list[str]
     mobiles: list[PhonePattern]
-    companies: list[tuple[str, str]]  # name, search forms
+    companies: list[tuple[str, str]]  # name, search form
     births: list[str]
     stamps: list[str]  # COPY text of created_at, updated_at
     private_tails: list[str] = field(default_factory=list)
     business_tails: list[str] = field(default_factory=list)
-    # Precombined: (COPY text of kind..gender, search forms, mail name, business?) and
-    # (COPY text of street, postcode, city; "city-forms postcode"; phone pattern).
-    people: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    # Precombined: (COPY text of kind..gender, search form, mail name and its search
+    # form, business?) and (COPY text of street, postcode, city; "city-form "; postcode;
+    # phone pattern).
+    people: list[tuple[str, str, str, str, bool]] = field(default_factory=list)
     addresses: list[tuple[str, str, str, tuple]] = field(default_factory=list)
 
 
@@ -382,7 +383,8 @@ def combine_pools(pools: Pools, rng: random.Random) -> None:
         kind = "business" if business else "private"
         forms = f"{fforms} {lforms} {compforms}" if business else f"{fforms} {lforms}"
         block = f"{kind}\t{title}\t{fname}\t{lname}\t{company}\t{gender}"
-        pools.people.append((block, forms, f"{fmail}.{lmail}", business))
+        mail = f"{fmail}.{lmail}"
+        pools.people.append((block, forms, mail, search_form(mail), business))
     for _ in range(ADDRESS_POOL):
         city, cforms, codes, area = rng.choice(pools.places)
         postcode = rng.choice(codes)
@@ -392,8 +394,8 @@ def combine_pools(pools: Pools, rng: random.Random) -> None:
 
 def build_pools(rng: random.Random) -> Pools:
     first = [
-        (n, search_forms(n), "female", _ascii_mail_part(n)) for n in FakerPerson.first_names_female
-    ] + [(n, search_forms(n), "male", _ascii_mail_part(n)) for n in FakerPerson.first_names_male]
+        (n, search_form(n), "female", _ascii_mail_part(n)) for n in FakerPerson.first_names_female
+    ] + [(n, search_form(n), "male", _ascii_mail_part(n)) for n in FakerPerson.first_names_male]
     tail = [n for n in FakerPerson.last_names if n not in COMMON_SURNAMES]
     weights = [1 / rank**0.7 for rank in range(1, len(COMMON_SURNAMES) + 1)]
     # The common names get a quarter of a pool in which each tail name appears 8 times.
@@ -402,7 +404,7 @@ def build_pools(rng: random.Random) -> Pools:
         n for n, w in zip(COMMON_SURNAMES, weights, strict=True) for _ in range(round(w * scale))
     ]
     names += tail * 8
-    last = [(n, search_forms(n), _ascii_mail_part(n)) for n in names]
+    last = [(n, search_form(n), _ascii_mail_part(n)) for n in names]
 
     places = []
     check = random.Random(7)
@@ -411,8 +413,10 @@ def build_pools(rng: random.Random) -> Pools:
         if not pattern.agrees_with_phonenumbers(check, 20):
             raise RuntimeError(f"area code {area} gives numbers phonenumbers rejects")
         codes = [f"{p:05d}" for p in range(lo, hi + 1)]
-        places += [(city, search_forms(city), codes, pattern)] * weight
+        places += [(city, search_form(city), codes, pattern)] * weight
 
+    if any(search_form(d) != d for d in MAIL_DOMAINS):
+        raise RuntimeError("the rows put mail domains into search_text as they are")
     mobiles = []
     for prefix in MOBILE_PREFIXES:
         for length in (8, 7):
@@ -451,7 +455,7 @@ def build_pools(rng: random.Random) -> Pools:
             name = f"{rng.choice(COMPANY_TRADES)} {rng.choice(last)[0]}"
         else:
             name = f"{rng.choice(last)[0]} {rng.choice(COMPANY_FORMS)}"
-        companies.append((name, search_forms(name)))
+        companies.append((name, search_form(name)))
 
     day0 = dt.date(1935, 1, 1)
     births = [(day0 + dt.timedelta(days=d)).isoformat() for d in range(0, 365 * 73)]
@@ -826,15 +830,16 @@ def _rows(
         cid = first_id + i
         number = first_number + i
         r = getrandbits(64)
-        person, forms, mail, business = people[r & n_people]
+        person, forms, mail, mail_form, business = people[r & n_people]
         address, place_forms, postcode, area = addresses[(r >> 18) & n_addresses]
         tail = (business_tails if business else private_tails)[(r >> 34) & 0xFFF]
         sel = (r >> 46) & 0xFF
         birth = births[(r >> 20) % n_births] if sel >= 50 else NULL
         k = cid * 7_919 + 104_729
         if sel < 200:  # 78 % give an e-mail address
-            email = f"{mail}{k % 997 if sel & 1 else ''}@{domains[k % 12]}"
-            search = f"{number} {forms} {place_forms}{email} {postcode}"
+            at = f"{k % 997 if sel & 1 else ''}@{domains[k % 12]}"
+            email = mail + at
+            search = f"{number} {forms} {place_forms}{mail_form}{at} {postcode}"
         else:
             email = ""
             search = f"{number} {forms} {place_forms}{postcode}"

@@ -3,6 +3,10 @@
 Runs on SQLite (FTS5 trigram) and PostgreSQL (pg_trgm) alike.
 """
 
+import dataclasses
+import importlib
+import types
+
 import pytest
 
 from stammgast.core.errors import DomainError
@@ -113,13 +117,57 @@ def test_search_by_every_field(pos_api, guests, q, expected):
     assert numbers(pos_api, q=q) == expected
 
 
-def test_mueller_and_muller_find_each_other(pos_api, admin_actor, make_customer):
+def test_every_spelling_of_an_umlaut_finds_every_other(pos_api, admin_actor, make_customer):
     make_customer(last_name="Mueller")
     make_customer(last_name="Müller")
     make_customer(last_name="Muller")
-    assert numbers(pos_api, q="müller") == [1, 2, 3]
-    assert numbers(pos_api, q="mueller") == [1, 2]
-    assert numbers(pos_api, q="muller") == [2, 3]
+    make_customer(last_name="Möller", first_name="Bärbel")
+    for q in ["müller", "mueller", "muller", "MUELLER", "Müll", "üller", "uell"]:
+        assert numbers(pos_api, q=q) == [1, 2, 3], q
+    for q in ["möller", "moeller", "moller", "baerbel möller", "barbel", "Bärb"]:
+        assert numbers(pos_api, q=q) == [4], q
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        # Typed so far while typing "Mueller" / "Zoë": the start of a word.
+        ("mue", [1, 2]),
+        ("Mü", None),
+        ("zoe", [3]),
+        ("Zoë", [3]),
+        ("zoe mue", []),
+        ("mue gra", [2]),
+        # "ue" spelled in the name itself: "Manuel" is found as typed.
+        ("manuel", [4]),
+        ("Manu", [4]),
+        ("anuel", [4]),
+    ],
+)
+def test_words_that_their_spelling_shortens(pos_api, admin_actor, make_customer, q, expected):
+    make_customer(last_name="Mueller", first_name="Anna")
+    make_customer(last_name="Müller", city="Graz")
+    make_customer(last_name="Lefèvre", first_name="Zoë")
+    make_customer(last_name="Kamue", first_name="Manuel")
+    response = pos_api.get("/api/v1/customers", {"q": q})
+    if expected is None:
+        assert response.status_code == 400
+    else:
+        assert numbers(pos_api, q=q) == expected
+
+
+def test_search_text_holds_one_spelling(admin_actor, make_customer):
+    customer = make_customer(
+        first_name="Jürgen",
+        last_name="Weiß-Mueller",
+        city="Köln",
+        email="j.mueller@example.de",
+        postcode="50667",
+        mobile="0151 23456789",
+    )
+    assert customer.search_text == (
+        "1 jurgen weiss-muller koln j.muller@example.de 50667 4915123456789 015123456789"
+    )
 
 
 def test_a_pure_customer_number_may_be_short(pos_api, guests):
@@ -160,9 +208,13 @@ def test_filters(pos_api, guests):
 
 
 def test_a_changed_customer_is_found_by_the_new_name_only(pos_api, guests, admin_actor):
-    services.update_customer(actor=admin_actor, number=1, data={"last_name": "Schäfer"})
-    # ("müller" would still find her e-mail address anna.mueller@...)
+    services.update_customer(
+        actor=admin_actor,
+        number=1,
+        data={"last_name": "Schäfer", "email": "anna.schaefer@example.de"},
+    )
     assert numbers(pos_api, q="muller") == []
+    assert numbers(pos_api, q="mueller") == []
     assert numbers(pos_api, q="schafer") == [1]
     assert numbers(pos_api, q="anna") == [1]
 
@@ -251,3 +303,81 @@ def test_limits_are_kept_in_bounds(pos_api, many, limit):
     response = pos_api.get("/api/v1/customers", {"limit": limit})
     assert response.status_code == 200
     assert 1 <= len(response.json()["items"]) <= selectors.MAX_PAGE
+
+
+# --- number windows ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def crowd(admin_actor, location, location_b, make_customer):
+    """Customers with matches dense in places and sparse in others, and gaps in numbers."""
+    CustomerGroup.objects.create(name="Stammgäste")
+    for i in range(60):
+        make_customer(
+            first_name=f"Gast{i:02d}",
+            last_name="Mueller" if i % 9 == 0 or 30 <= i < 40 else "Schmitz",
+            city="Köln" if i % 2 else "Bonn",
+            groups=["Stammgäste"] if i % 3 == 0 else [],
+            allowed_locations=["hafen"] if i % 5 == 0 else [],
+        )
+    for number in (5000, 5003, 9000):
+        make_customer(number=number, last_name="Müller", city="Köln")
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 7, 4000])
+@pytest.mark.parametrize("sort", ["number", "-number"])
+def test_search_in_number_windows_pages_like_the_index(
+    admin_actor, location, crowd, monkeypatch, window, sort
+):
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", window)
+    at_mitte = dataclasses.replace(admin_actor, location=location, location_bound=True)
+    for actor in (admin_actor, at_mitte):
+        for f in (
+            selectors.CustomerFilter(q="müller", sort=sort),
+            selectors.CustomerFilter(q="Mue", sort=sort),
+            selectors.CustomerFilter(q="köln gast", sort=sort),
+            selectors.CustomerFilter(q="mueller köln", sort=sort, group="Stammgäste"),
+            selectors.CustomerFilter(q="gast3", sort=sort, blocked=False),
+            selectors.CustomerFilter(q="nobody", sort=sort),
+        ):
+            expected = list(
+                selectors.filter_customers(actor, f)
+                .order_by(*selectors.SORTS[sort])
+                .values_list("number", flat=True)
+            )
+            for limit in (1, 4, 50):
+                seen, cursor = [], None
+                while True:
+                    page = selectors.list_customers(actor=actor, f=f, cursor=cursor, limit=limit)
+                    seen += [c.number for c in page.items]
+                    cursor = page.next_cursor
+                    if not cursor:
+                        break
+                assert seen == expected, (f, limit)
+    assert expected == []  # "nobody"
+
+
+def test_rewriting_search_text_of_earlier_versions(admin_actor, make_customer):
+    from django.apps import apps
+    from django.db import connection
+
+    from stammgast.customers.models import Customer
+
+    rewrite = importlib.import_module(
+        "stammgast.customers.migrations.0005_search_form"
+    ).rewrite_search_text
+    make_customer(first_name="Jürgen", last_name="Müller", city="Köln")
+    make_customer(first_name="Anna", last_name="Schmitz", city="Bonn")
+    # How search_text was written before: every spelling of each name.
+    Customer.objects.filter(number=1).update(
+        search_text="1 jurgen juergen muller mueller koln koeln"
+    )
+    rewrite(apps, types.SimpleNamespace(connection=connection))
+    texts = dict(Customer.objects.values_list("number", "search_text"))
+    assert texts == {1: "1 jurgen muller koln", 2: "2 anna schmitz bonn"}
+    assert [
+        c.number
+        for c in selectors.list_customers(
+            actor=admin_actor, f=selectors.CustomerFilter(q="Juergen Mueller")
+        ).items
+    ] == [1]

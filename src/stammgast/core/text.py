@@ -1,8 +1,10 @@
 """Text folding for search: case-, accent- and umlaut-insensitive forms of names."""
 
+import re
 import unicodedata
 
-_GERMAN_SPELLINGS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+# "ae", "oe", "ue" are how "ä", "ö", "ü" are written without umlauts.
+_UMLAUT_SPELLING = re.compile(r"([aou])e")
 
 
 def fold(text: str) -> str:
@@ -12,11 +14,10 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def search_forms(text: str) -> str:
-    """All spellings a user may type for `text`: "Müller" gives "muller mueller"."""
-    if not text:
-        return ""
-    lowered = text.lower()
-    plain = fold(lowered)
-    german = fold(lowered.translate(_GERMAN_SPELLINGS))
-    return plain if german == plain else f"{plain} {german}"
+def search_form(text: str) -> str:
+    """The one spelling search stores and compares: fold(), then "ae"/"oe"/"ue" -> a/o/u.
+
+    "Müller", "Mueller" and "Muller" all give "muller", so a name is found however it
+    was entered and however it is typed, with a single substring test.
+    """
+    return _UMLAUT_SPELLING.sub(r"\1", fold(text)) if text else ""

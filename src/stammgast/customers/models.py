@@ -165,7 +165,7 @@ class Customer(TenantOwned):
     )
     location_restricted = models.BooleanField(default=False)
 
-    # Case- and accent-folded text of the searchable fields (see core.text.search_forms).
+    # Case- and accent-folded text of the searchable fields (see core.text.search_form).
     search_text = models.TextField(blank=True, default="")
     # Written with the history entry in the same transaction; a copy kept for sorting,
     # filtering and export without reading the history.

@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Value
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError, NotFound
-from stammgast.core.text import fold, search_forms
+from stammgast.core.text import fold, search_form
 from stammgast.tenants.actor import Actor
 
 from . import records
@@ -91,48 +91,61 @@ class Page:
 
 
 def search_terms(q: str) -> list[str]:
-    """Folded terms of at least 3 characters; digits-only terms also match numbers."""
-    return [t for t in fold(q).split() if len(t) >= MIN_SEARCH_TERM]
+    """What search_text must contain for `q`: one substring per word, all must match.
 
-
-_PHONE_LIKE = re.compile(r"\+?[\d\s()/.-]+")
-
-
-def search_spellings(q: str) -> list[list[str]]:
-    """Each word of `q` as the spellings it may be stored in; every word must match.
-
-    "Müller" is looked for as "muller" or "mueller", so it finds "Mueller" as well. A
-    phone number in any spelling ("+49 151 2345678", "0151/2345678") is one word of digits.
+    Words are compared in search_form() spelling, the one search_text is stored in:
+    "Müller", "Mueller" and "muller" all look for "muller". Words of fewer than 3
+    characters are left out. A word that its spelling shortens to 2 characters ("Zoë",
+    "mue" while typing "Mueller") looks for a word starting with it (" zo", " mu"): two
+    characters are too short to look for anywhere. A phone number in any spelling
+    ("+49 151 2345678", "0151/2345678") is one word of digits.
     """
     q = q.strip()
     if _PHONE_LIKE.fullmatch(q) and not q.isdigit():
         digits = re.sub(r"\D", "", q)
         if len(digits) < MIN_SEARCH_TERM:
             return []
-        e164 = phone_to_e164(q)
-        return [sorted({digits, e164[1:]} if e164 else {digits})]
-    words = []
+        # "0049 30 ..." is stored as "4930...": the E.164 form says which digits count.
+        e164 = phone_to_e164(q) if digits.startswith("00") else None
+        return [e164[1:] if e164 else digits]
+    terms = []
     for word in q.split():
-        if len(fold(word)) >= MIN_SEARCH_TERM:
-            words.append(sorted(set(search_forms(word).split())))
-    return words
+        if len(fold(word)) < MIN_SEARCH_TERM:
+            continue
+        form = search_form(word)
+        term = form if len(form) >= MIN_SEARCH_TERM else " " + form
+        if term not in terms:
+            terms.append(term)
+    return terms
 
 
-def _sqlite_fts_query(words: list[list[str]]) -> str:
-    # Each spelling is a quoted phrase: FTS5's trigram tokenizer matches it as a substring.
-    def phrase(t: str) -> str:
-        return '"' + t.replace('"', '""') + '"'
-
-    return " AND ".join("(" + " OR ".join(phrase(t) for t in forms) + ")" for forms in words)
+_PHONE_LIKE = re.compile(r"\+?[\d\s()/.-]+")
 
 
-def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
+def _sqlite_fts_query(terms: list[str]) -> str:
+    # Each term is a quoted phrase: FTS5's trigram tokenizer matches it as a substring.
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+class _Unindexed(Func):
+    """search_text as an expression no index covers: LIKE then tests rows one by one."""
+
+    template = "(%(expressions)s || '')"
+    output_field = TextField()
+
+
+def apply_search(qs: QuerySet[Customer], q: str, *, scan: bool = False) -> QuerySet[Customer]:
+    """Customers of `qs` whose searchable fields contain every word of `q`.
+
+    On PostgreSQL the pg_trgm index finds the matches; with `scan` each row is tested
+    instead (cheaper when a few thousand neighbouring rows are looked at anyway).
+    """
     q = (q or "").strip()
     if not q:
         return qs
-    words = search_spellings(q)
+    terms = search_terms(q)
     number_match = Q(number=int(q)) if re.fullmatch(r"\d{1,7}", q) else Q(pk__in=[])
-    if not words:
+    if not terms:
         if re.fullmatch(r"\d{1,7}", q):
             return qs.filter(number_match)
         raise DomainError(
@@ -141,20 +154,31 @@ def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
             fields={"q": _("Enter at least %(n)d characters.") % {"n": MIN_SEARCH_TERM}},
             status=400,
         )
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" or scan:
+        column = "search_text"
+        if scan:
+            qs = qs.alias(search_scan=_Unindexed("search_text"))
+            column = "search_scan"
+        # LIKE '%term%': with a pg_trgm GIN index on search_text, an index-assisted
+        # substring test.
         text_match = Q()
-        for forms in words:
-            # LIKE with a pg_trgm GIN index on search_text: substring match, index-assisted.
-            either = Q(pk__in=[])
-            for form in forms:
-                either |= Q(search_text__contains=form)
-            text_match &= either
+        for term in terms:
+            text_match &= Q(**{f"{column}__contains": term})
         return qs.filter(text_match | number_match)
-    match = RawSQL(
-        "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s",
-        [_sqlite_fts_query(words)],
-    )
-    return qs.filter(Q(pk__in=match) | number_match)
+    # SQLite: FTS5's trigram index for terms of 3+ characters, LIKE for word starts.
+    long_terms = [t for t in terms if not t.startswith(" ")]
+    text_match = Q()
+    for term in terms:
+        if term.startswith(" "):
+            text_match &= Q(search_text__contains=term)
+    if long_terms:
+        text_match &= Q(
+            pk__in=RawSQL(
+                "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s",
+                [_sqlite_fts_query(long_terms)],
+            )
+        )
+    return qs.filter(text_match | number_match)
 
 
 SORTS = {
@@ -219,10 +243,11 @@ def check_text_params(**params: str | None) -> None:
         )
 
 
-def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
+def filter_customers(actor: Actor, f: CustomerFilter, *, scan: bool = False) -> QuerySet[Customer]:
+    """The customers the filter selects (`scan`: see apply_search)."""
     check_text_params(q=f.q, group=f.group, tag=f.tag, location=f.location)
     qs = visible_customers(actor)
-    qs = apply_search(qs, f.q)
+    qs = apply_search(qs, f.q, scan=scan)
     if f.group:
         qs = qs.filter(
             pk__in=Customer.groups.through.objects.filter(customergroup__name=f.group).values(
@@ -290,6 +315,7 @@ def list_customers(
     fields = [o.lstrip("-") for o in order]
     qs = filter_customers(actor, f)
     position = decode_cursor(cursor)
+    values = None
     if position is not None:
         try:
             values = [_parse_cursor_value(fd, position[fd]) for fd in fields]
@@ -308,7 +334,13 @@ def list_customers(
                 step &= Q(**{fields[j]: values[j]})
             after |= step
         qs = qs.filter(after)
-    rows = attach_group_names(list(qs.order_by(*order).defer(*LIST_DEFERRED)[: limit + 1]))
+    if f.sort in ("number", "-number") and search_terms(f.q):
+        rows = _search_by_number(
+            actor, f, None if values is None else values[0], f.sort == "-number", limit + 1
+        )
+    else:
+        rows = list(qs.order_by(*order).defer(*LIST_DEFERRED)[: limit + 1])
+    rows = attach_group_names(rows)
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -318,6 +350,52 @@ def list_customers(
 
 # Large or internal columns lists and lookups never show.
 LIST_DEFERRED = ("third_party_memo", "comments", "search_text", "features")
+
+# A search in number order first tests the tenant's next SEARCH_WINDOW customers by number
+# one by one, stopping at a full page. A common word ("müller", a city, "sch") fills a
+# page from a few hundred of them, where the trigram index would hand over every one of
+# its tens of thousands of matches to be fetched and sorted. A word with fewer matches
+# in the window is rare enough for the trigram index to collect the rest cheaply.
+SEARCH_WINDOW = 6000
+
+
+def _search_by_number(
+    actor: Actor, f: CustomerFilter, after: int | None, descending: bool, want: int
+) -> list[Customer]:
+    """The first `want` customers the filter selects after number `after`, by number."""
+    before, within = ("lt", "gte") if descending else ("gt", "lte")
+    window = (
+        filter_customers(actor, f, scan=True)
+        .defer(*LIST_DEFERRED)
+        .order_by("-number" if descending else "number")
+    )
+    if after is not None:
+        window = window.filter(**{f"number__{before}": after})
+    # The window ends at the SEARCH_WINDOW-th customer after `after`, whoever may see it.
+    end = next(iter(_numbers_after(after, descending)[SEARCH_WINDOW - 1 :][:1]), None)
+    if end is not None:
+        window = window.filter(**{f"number__{within}": end})
+    rows = list(window[:want])
+    if len(rows) == want or end is None:
+        return rows  # a full page, or every customer after `after` looked at
+    # Ordered by an expression, so PostgreSQL collects the (few) matches from the trigram
+    # index and sorts them rather than walking the number index past rows that don't match.
+    by_number = F("number") + 0
+    rest = (
+        filter_customers(actor, f)
+        .filter(**{f"number__{before}": end})
+        .defer(*LIST_DEFERRED)
+        .order_by(by_number.desc() if descending else by_number.asc())
+    )
+    return rows + list(rest[: want - len(rows)])
+
+
+def _numbers_after(after: int | None, descending: bool) -> QuerySet:
+    """The numbers of the tenant's customers after `after`, in order."""
+    qs = Customer.objects.order_by("-number" if descending else "number")
+    if after is not None:
+        qs = qs.filter(number__lt=after) if descending else qs.filter(number__gt=after)
+    return qs.values_list("number", flat=True)
 
 
 def attach_group_names(customers: list[Customer]) -> list[Customer]:

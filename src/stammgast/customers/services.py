@@ -20,7 +20,7 @@ from stammgast.core.errors import (
     PermissionDenied,
     PreconditionFailed,
 )
-from stammgast.core.text import search_forms
+from stammgast.core.text import search_form
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, Location, Tenant
 
@@ -51,21 +51,25 @@ _UNTRACKED_FIELDS = {"phone_private_e164", "phone_business_e164", "mobile_e164"}
 
 
 def build_search_text(customer: Customer) -> str:
-    parts = [str(customer.number)]
-    for value in (
+    """The searchable fields in search_form() spelling: "17 anna muller koln ...".
+
+    Search compares the typed words, in the same spelling, as substrings of this text.
+    """
+    parts = [
+        str(customer.number),
         customer.first_name,
         customer.last_name,
         customer.company_name,
         customer.alias,
         customer.city,
-    ):
-        parts.append(search_forms(value))
-    parts += [customer.email, customer.postcode]
+        customer.email,
+        customer.postcode,
+    ]
     for e164 in (customer.phone_private_e164, customer.phone_business_e164, customer.mobile_e164):
         if e164:
             # "+4930123456" is typed as "030123456" too.
             parts += [e164[1:], "0" + e164[3:] if e164.startswith("+49") else ""]
-    return " ".join(p for p in parts if p)
+    return search_form(" ".join(p for p in parts if p))
 
 
 def _history_value(field: str, value: Any) -> Any:
