@@ -6,6 +6,8 @@ import io
 import json
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from stammgast.core.handlers import StammgastWSGI
 
@@ -30,7 +32,16 @@ def _call(app, path: str, **headers) -> tuple[str, dict[str, str], bytes]:
         got["status"] = status
         got["headers"] = dict(response_headers)
 
-    body = b"".join(app(environ, start_response))
+    # As Django's test client does: the test's transaction must outlive the request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = app(environ, start_response)
+        body = b"".join(response)
+        response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return got["status"], got["headers"], body
 
 

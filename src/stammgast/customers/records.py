@@ -68,9 +68,14 @@ def _names_sql(vendor: str) -> dict[str, str]:
             f"SELECT t.name AS n FROM {tags_through} x JOIN {tag_table} t "
             f"ON t.id = x.tag_id WHERE x.customer_id = {customer}.id"
         ),
-        "allowed_locations": agg(
-            f"SELECT l.code AS n FROM {places_through} x JOIN {location_table} l "
-            f"ON l.id = x.location_id WHERE x.customer_id = {customer}.id"
+        # Only looked up for the few customers restricted to locations.
+        "allowed_locations": (
+            f"CASE WHEN {customer}.location_restricted THEN "
+            + agg(
+                f"SELECT l.code AS n FROM {places_through} x JOIN {location_table} l "
+                f"ON l.id = x.location_id WHERE x.customer_id = {customer}.id"
+            )
+            + " ELSE '[]' END"
         ),
         "visible_at": (
             f"(NOT {customer}.location_restricted OR EXISTS (SELECT 1 FROM {places_through} "
@@ -80,7 +85,13 @@ def _names_sql(vendor: str) -> dict[str, str]:
 
 
 def _query(
-    actor: Actor, columns: tuple[str, ...], relations: tuple[str, ...], where: str, params: list
+    actor: Actor,
+    columns: tuple[str, ...],
+    relations: tuple[str, ...],
+    where: str,
+    params: list,
+    *,
+    prepared: bool = False,
 ) -> list[dict[str, Any]]:
     tenant = active_tenant()
     names = _names_sql(connection.vendor)
@@ -92,11 +103,29 @@ def _query(
         sql += f" AND {names['visible_at']}"
         params.append(actor.location.pk)
     sql += f" ORDER BY {table}.number LIMIT {MAX_LOOKUP_RESULTS}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _prepared_fetch(sql, params) if prepared else _fetch(sql, params)
     keys = (*columns, *relations)
     return [_typed(dict(zip(keys, row, strict=True))) for row in rows]
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _prepared_fetch(sql: str, params: list) -> list[tuple]:
+    """On PostgreSQL, run `sql` as a prepared statement of this connection: it is planned
+    once per connection instead of once per request. Only for statements whose best plan
+    does not depend on the values (a unique key); elsewhere the same as `_fetch`."""
+    if connection.vendor != "postgresql":
+        return _fetch(sql, params)
+    from psycopg import Cursor  # server-side binding, which prepared statements need
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
 
 
 def _typed(record: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +155,12 @@ def customer_record(*, actor: Actor, number: int) -> dict[str, Any]:
     if not 1 <= number <= MAX_CUSTOMER_NUMBER:
         raise NotFound(_("There is no customer %(n)s.") % {"n": number})
     found = _query(
-        actor, RECORD_COLUMNS, ("groups", "tags", "allowed_locations"), "number = %s", [number]
+        actor,
+        RECORD_COLUMNS,
+        ("groups", "tags", "allowed_locations"),
+        "number = %s",
+        [number],
+        prepared=True,
     )
     if not found:
         raise NotFound(_("There is no customer %(n)s.") % {"n": number})
