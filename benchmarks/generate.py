@@ -1,8 +1,10 @@
 """Fast generator of realistic German customers: COPY straight into PostgreSQL.
 
-Python only picks from precomputed pools (names with their search forms, cities with
-postcodes and area codes, dates, rarely varying column groups), so one core formats well
-over 100,000 rows a second while PostgreSQL parses them on the other. The secondary
+Python only picks from precomputed pools (row templates of a person at an address with
+the rarely varying columns as COPY text, and their search_text parts); per row it only
+adds the id, number, phone numbers and e-mail address, so one core formats about 200,000
+rows a second while PostgreSQL parses them on the other. The summary gives the CPU per
+row of both sides besides the rate, which depends on what else runs on the machine. The secondary
 indexes (the pg_trgm GIN above all) are dropped for the load and built afterwards, two at a
 time, which is much faster than maintaining them row by row.
 
@@ -29,6 +31,8 @@ from faker.providers.person.de_DE import Provider as FakerPerson
 from psycopg.copy import QueuedLibpqWriter
 
 from stammgast.core.text import search_form
+
+from .common import cpu_seconds
 
 # (city, first postcode, last postcode, area code, weight ~ population in 10,000s)
 CITIES = [
@@ -360,10 +364,14 @@ class Pools:
     # phone pattern).
     people: list[tuple[str, str, str, str, bool]] = field(default_factory=list)
     addresses: list[tuple[str, str, str, tuple]] = field(default_factory=list)
+    # Whole rows but for what every customer has of its own (id, number, phone numbers,
+    # e-mail suffix): see combine_pools.
+    templates: list[tuple] = field(default_factory=list)
 
 
 PEOPLE_POOL = 1 << 18
 ADDRESS_POOL = 1 << 16
+TEMPLATE_POOL = 1 << 18
 
 
 def combine_pools(pools: Pools, rng: random.Random) -> None:
@@ -390,6 +398,25 @@ def combine_pools(pools: Pools, rng: random.Random) -> None:
         postcode = rng.choice(codes)
         block = f"{rng.choice(pools.streets)}\t{postcode}\t{city}"
         pools.addresses.append((block, f"{cforms} ", postcode, area.fast))
+    # A row template: a person at an address with a date of birth, time stamps and the
+    # rarely varying columns, as COPY text, and the parts of search_text they give.
+    for _ in range(TEMPLATE_POOL):
+        person, forms, mail, mail_form, business = rng.choice(pools.people)
+        address, place_forms, postcode, area = rng.choice(pools.addresses)
+        birth = rng.choice(pools.births) if rng.random() < 0.8 else NULL
+        tail = rng.choice(pools.business_tails if business else pools.private_tails)
+        pools.templates.append(
+            (
+                f"{person}\t{address}\t{birth}",
+                f"{forms} {place_forms}",
+                mail,
+                mail_form,
+                postcode,
+                area,
+                business,
+                f"{rng.choice(pools.stamps)}\t{tail}",
+            )
+        )
 
 
 def build_pools(rng: random.Random) -> Pools:
@@ -576,6 +603,10 @@ class GenerateResult:
     copy_seconds: float
     index_seconds: float
     analyze_seconds: float
+    # CPU seconds of the COPY: the formatting processes and their PostgreSQL backends
+    # (0 when the server runs on another machine and its processes can't be seen).
+    format_cpu: float = 0.0
+    db_cpu: float = 0.0
 
     @property
     def copy_rate(self) -> float:
@@ -592,6 +623,17 @@ class GenerateResult:
             f"{self.copy_rate:,.0f} rows/s; index build {self.index_seconds:.1f} s; "
             f"ANALYZE {self.analyze_seconds:.1f} s; total {self.total_seconds:.1f} s = "
             f"{self.customers / self.total_seconds:,.0f} rows/s"
+        ) + self.cpu_summary()
+
+    def cpu_summary(self) -> str:
+        """CPU per row: unlike the rate, hardly changed by what else runs on the machine."""
+        fmt = self.format_cpu / self.customers * 1e6
+        if not self.db_cpu:
+            return f"; formatting {fmt:.1f} µs CPU per row"
+        db = self.db_cpu / self.customers * 1e6
+        return (
+            f"; CPU per row {fmt:.1f} µs formatting + {db:.1f} µs PostgreSQL"
+            f" (two cores to itself: about {2e6 / (fmt + db):,.0f} rows/s)"
         )
 
 
@@ -727,18 +769,20 @@ def generate_customers(
             conn.execute(f"ANALYZE {table}")
     return GenerateResult(
         count,
-        sum(g for g, _t in links),
-        sum(t for _g, t in links),
+        sum(part[0] for part in links),
+        sum(part[1] for part in links),
         copy_seconds,
         index_seconds,
         time.perf_counter() - started,
+        format_cpu=sum(part[2] for part in links),
+        db_cpu=sum(part[3] for part in links),
     )
 
 
 _FORKED_PART = None
 
 
-def _load_forked(*slice_args) -> tuple[int, int]:
+def _load_forked(*slice_args) -> tuple[int, int, float, float]:
     return _FORKED_PART.load(*slice_args)
 
 
@@ -754,11 +798,17 @@ class _Part:
     tag_ids: dict[str, int]
     batch: int
 
-    def load(self, first_id: int, first_number: int, n: int, seed: int) -> tuple[int, int]:
+    def load(
+        self, first_id: int, first_number: int, n: int, seed: int
+    ) -> tuple[int, int, float, float]:
+        """Group links, tag links, CPU seconds of this process and of its backend."""
+        cpu_started = time.process_time()
         rng = random.Random(seed)
         group_rows: list[str] = []
         tag_rows: list[str] = []
         with psycopg.connect(self.url) as conn:
+            backend = [conn.info.backend_pid]
+            db_started = cpu_seconds(backend)
             superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
             if superuser.fetchone()[0]:
                 # The rows are valid by construction; skip the per-row foreign-key triggers.
@@ -791,7 +841,9 @@ class _Part:
                 "COPY customers_customer_tags (customer_id, tag_id) FROM STDIN"
             ) as copy:
                 copy.write("".join(tag_rows))
-        return len(group_rows), len(tag_rows)
+            conn.commit()
+            db_cpu = cpu_seconds(backend) - db_started
+        return len(group_rows), len(tag_rows), time.process_time() - cpu_started, db_cpu
 
 
 def _build_indexes(url: str, definitions: list[str]) -> None:
@@ -813,12 +865,9 @@ def _rows(
     pools: Pools, rng, first_id, first_number, n, group_ids, tag_ids, group_rows, tag_rows, suffix
 ) -> list[str]:
     """COPY lines for n customers; appends their group and tag links."""
-    people, addresses, mobiles = pools.people, pools.addresses, pools.mobiles
-    births, stamps = pools.births, pools.stamps
-    private_tails, business_tails = pools.private_tails, pools.business_tails
-    n_people, n_addresses, n_mobiles = len(people) - 1, len(addresses) - 1, len(mobiles)
-    n_births, n_stamps = len(births), len(stamps)
-    mobile_fast = [m.fast for m in mobiles]
+    templates, n_templates = pools.templates, len(pools.templates) - 1
+    mobile_fast = [m.fast for m in pools.mobiles]
+    n_mobiles = len(mobile_fast)
     domains = MAIL_DOMAINS
     regular, vip, staff = (group_ids[g] for g, _ in GROUPS)
     business_group = group_ids[BUSINESS_GROUP]
@@ -826,49 +875,46 @@ def _rows(
     getrandbits = rng.getrandbits
     out = []
     append = out.append
-    for i in range(n):
-        cid = first_id + i
-        number = first_number + i
+    for cid in range(first_id, first_id + n):
+        number = first_number + cid - first_id
         r = getrandbits(64)
-        person, forms, mail, mail_form, business = people[r & n_people]
-        address, place_forms, postcode, area = addresses[(r >> 18) & n_addresses]
-        tail = (business_tails if business else private_tails)[(r >> 34) & 0xFFF]
+        head, words, mail, mail_form, postcode, area, business, post = templates[r & n_templates]
         sel = (r >> 46) & 0xFF
-        birth = births[(r >> 20) % n_births] if sel >= 50 else NULL
         k = cid * 7_919 + 104_729
         if sel < 200:  # 78 % give an e-mail address
             at = f"{k % 997 if sel & 1 else ''}@{domains[k % 12]}"
             email = mail + at
-            search = f"{number} {forms} {place_forms}{mail_form}{at} {postcode}"
+            search = f"{number} {words}{mail_form}{at} {postcode}"
         else:
             email = ""
-            search = f"{number} {forms} {place_forms}{postcode}"
+            search = f"{number} {words}{postcode}"
         # Inlined PhonePattern.number(): this loop is the generator's hot path.
         if (r >> 54) & 1:  # half have a landline
             nsn, low, span, width, cut = area
             digits = nsn + str(low + k % span)
-            phone = f"+49 {digits[:cut]} {digits[cut:]}"
+            phone = f"+49 {digits[:cut]} {digits[cut:]}\t"
             phone_e164 = "+49" + digits
             search = f"{search} 49{digits} 0{digits}"
         else:
-            phone = phone_e164 = ""
+            phone = "\t"
+            phone_e164 = ""
         if (r >> 55) & 7 < 6:  # three quarters have a mobile
             nsn, low, span, width, cut = mobile_fast[cid % n_mobiles]
             digits = nsn + str(low + (k // n_mobiles) % span)
-            mobile = f"+49 {digits[:cut]} {digits[cut:]}"
-            mobile_e164 = "+49" + digits
-            search = f"{search} 49{digits} 0{digits}"
+            append(
+                f"{cid}\t{number}\t{head}\t{phone}+49 {digits[:cut]} {digits[cut:]}\t"
+                f"{phone_e164}\t+49{digits}\t{email}\t{search} 49{digits} 0{digits}\t"
+                f"{post}{suffix}"
+            )
         else:
-            mobile = mobile_e164 = ""
-        append(
-            f"{cid}\t{number}\t{person}\t{address}\t{birth}\t{phone}\t{mobile}\t{phone_e164}\t"
-            f"{mobile_e164}\t{email}\t{search}\t{stamps[(r >> 28) % n_stamps]}\t{tail}{suffix}"
-        )
-        g = r >> 58
+            append(
+                f"{cid}\t{number}\t{head}\t{phone}\t{phone_e164}\t\t{email}\t{search}\t"
+                f"{post}{suffix}"
+            )
         if business:
             group_rows.append(f"{cid}\t{business_group}\n")
         else:
-            if g < 14:  # 22 %
+            if r >> 58 < 14:  # 22 %
                 group_rows.append(f"{cid}\t{regular}\n")
             if sel == 255:
                 group_rows.append(f"{cid}\t{vip}\n")
