@@ -54,28 +54,27 @@ def _names_sql(vendor: str) -> dict[str, str]:
     group_table, tag_table = CustomerGroup._meta.db_table, Tag._meta.db_table
     location_table = Customer.allowed_locations.field.related_model._meta.db_table
 
-    def agg(select: str) -> str:
+    def names(through: str, key: str, table: str, column: str) -> str:
         if vendor == "postgresql":
-            return f"COALESCE((SELECT json_agg(n ORDER BY n) FROM ({select}) s), '[]')"
-        return f"(SELECT json_group_array(n) FROM ({select} ORDER BY n))"
+            # A key lookup per link: cheaper than a join the planner would hash per row.
+            return (
+                f"ARRAY(SELECT (SELECT n.{column} FROM {table} n WHERE n.id = x.{key}) "
+                f"FROM {through} x WHERE x.customer_id = {customer}.id ORDER BY 1)"
+            )
+        return (
+            f"(SELECT json_group_array(n) FROM (SELECT n.{column} AS n FROM {through} x "
+            f"JOIN {table} n ON n.id = x.{key} WHERE x.customer_id = {customer}.id "
+            "ORDER BY 1))"
+        )
 
+    none = "'{}'::text[]" if vendor == "postgresql" else "'[]'"
     return {
-        "groups": agg(
-            f"SELECT g.name AS n FROM {groups_through} x JOIN {group_table} g "
-            f"ON g.id = x.customergroup_id WHERE x.customer_id = {customer}.id"
-        ),
-        "tags": agg(
-            f"SELECT t.name AS n FROM {tags_through} x JOIN {tag_table} t "
-            f"ON t.id = x.tag_id WHERE x.customer_id = {customer}.id"
-        ),
+        "groups": names(groups_through, "customergroup_id", group_table, "name"),
+        "tags": names(tags_through, "tag_id", tag_table, "name"),
         # Only looked up for the few customers restricted to locations.
         "allowed_locations": (
             f"CASE WHEN {customer}.location_restricted THEN "
-            + agg(
-                f"SELECT l.code AS n FROM {places_through} x JOIN {location_table} l "
-                f"ON l.id = x.location_id WHERE x.customer_id = {customer}.id"
-            )
-            + " ELSE '[]' END"
+            f"{names(places_through, 'location_id', location_table, 'code')} ELSE {none} END"
         ),
         "visible_at": (
             f"(NOT {customer}.location_restricted OR EXISTS (SELECT 1 FROM {places_through} "
@@ -90,8 +89,6 @@ def _query(
     relations: tuple[str, ...],
     where: str,
     params: list,
-    *,
-    prepared: bool = False,
 ) -> list[dict[str, Any]]:
     tenant = active_tenant()
     names = _names_sql(connection.vendor)
@@ -103,7 +100,7 @@ def _query(
         sql += f" AND {names['visible_at']}"
         params.append(actor.location.pk)
     sql += f" ORDER BY {table}.number LIMIT {MAX_LOOKUP_RESULTS}"
-    rows = _prepared_fetch(sql, params) if prepared else _fetch(sql, params)
+    rows = _fetch(sql, params)
     keys = (*columns, *relations)
     return [_typed(dict(zip(keys, row, strict=True))) for row in rows]
 
@@ -111,20 +108,6 @@ def _query(
 def _fetch(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _prepared_fetch(sql: str, params: list) -> list[tuple]:
-    """On PostgreSQL, run `sql` as a prepared statement of this connection: it is planned
-    once per connection instead of once per request. Only for statements whose best plan
-    does not depend on the values (a unique key); elsewhere the same as `_fetch`."""
-    if connection.vendor != "postgresql":
-        return _fetch(sql, params)
-    from psycopg import Cursor  # server-side binding, which prepared statements need
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors, Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
 
 
@@ -160,7 +143,6 @@ def customer_record(*, actor: Actor, number: int) -> dict[str, Any]:
         ("groups", "tags", "allowed_locations"),
         "number = %s",
         [number],
-        prepared=True,
     )
     if not found:
         raise NotFound(_("There is no customer %(n)s.") % {"n": number})
