@@ -200,3 +200,26 @@ def test_lifting_the_restriction_shows_the_customer_everywhere(
     till = make_api(tenant, ("pos",), location=location, name="Kasse Mitte")
     services.update_customer(actor=admin_actor, number=2, data={"allowed_locations": []})
     assert till.get("/api/v1/customers/2").status_code == 200
+
+
+def test_a_read_names_groups_tags_and_locations_sorted(restricted, pos_api, admin_actor):
+    from stammgast.customers.catalogue import create_customer_group
+
+    for name in ("VIP", "Stammgäste"):
+        create_customer_group(actor=admin_actor, name=name)
+    services.update_customer(
+        actor=admin_actor,
+        number=4,
+        data={"groups": ["VIP", "Stammgäste"], "tags": ["vegan", "laktosefrei"]},
+        expected_version=1,
+    )
+    both = pos_api.get("/api/v1/customers/4").json()
+    assert both["groups"] == ["Stammgäste", "VIP"]
+    assert both["tags"] == ["laktosefrei", "vegan"]
+    assert both["allowed_locations"] == ["hafen", "mitte"]
+    everywhere = pos_api.get("/api/v1/customers/1").json()
+    assert (everywhere["groups"], everywhere["tags"], everywhere["allowed_locations"]) == (
+        [],
+        [],
+        [],
+    )
