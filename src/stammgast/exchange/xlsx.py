@@ -234,7 +234,7 @@ def _builder(index: int, column: SheetColumn) -> Builder:
 
         def labels(nums: list[str], values: Sequence[Any]) -> list[str]:
             return [
-                pre + n + t if (t := get(v)) else (slow(n, v) if t is None else "")
+                f"{pre}{n}{t}" if (t := get(v)) else (slow(n, v) if t is None else "")
                 for n, v in zip(nums, values, strict=True)
             ]
 
