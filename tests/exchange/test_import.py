@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -224,3 +225,83 @@ def test_zip_member_listing(tmp_path, empty_actor):
     with pytest.raises(DomainError) as exc:
         run(empty_actor, path)
     assert "CSV" in exc.value.message
+
+
+# --- what holds however the rows fall into batches ---------------------------------------
+
+
+def test_duplicates_are_found_across_batches_and_in_the_base(tmp_path, empty_actor):
+    run(empty_actor, write(tmp_path, "Name;E-Mail\nAlt;alt@y.de\n"))
+    rows = "".join(f"K{i};k{i}@y.de;\n" for i in range(7))
+    path = write(
+        tmp_path,
+        "Name;E-Mail;Mobiltelefon\n"
+        + rows
+        + "Spaet;k1@y.de;\nBasis;ALT@y.de;0171 2345678\nNochmal;;+49 171 2345678\n",
+        name="b.csv",
+    )
+    result = run(empty_actor, path, batch_size=3)
+    assert result.applied and result.created == 10
+    dups = {(p.row, p.column) for p in result.duplicates}
+    # row 9 repeats row 3 (an earlier batch), row 10 the customer already there (e-mail
+    # compared as the API stores it), row 11 the mobile number of row 10.
+    assert dups == {(9, "E-Mail"), (10, "E-Mail"), (11, "Mobiltelefon")}
+
+
+def test_doubled_number_in_a_later_batch(tmp_path, empty_actor, empty_tenant):
+    text = "Kundennummer;Name\n" + "".join(f"{n};K{n}\n" for n in range(1, 6)) + "2;Wieder\n"
+    result = run(empty_actor, write(tmp_path, text), batch_size=2, mode="valid-rows")
+    assert [(p.row, p.column) for p in result.errors] == [(7, "Kundennummer")]
+    assert result.created == 5 and customers(empty_tenant)[2].last_name == "K2"
+
+
+def test_numbers_in_use_are_skipped_when_handing_out(tmp_path, empty_actor, empty_tenant):
+    run(empty_actor, write(tmp_path, "Kundennummer;Name\n1;A\n3;B\n"))
+    run(empty_actor, write(tmp_path, "Name\nC\nD\nE\n", name="b.csv"), batch_size=2)
+    assert {n: c.last_name for n, c in customers(empty_tenant).items()} == {
+        1: "A",
+        3: "B",
+        2: "C",
+        4: "D",
+        5: "E",
+    }
+
+
+def test_an_empty_cell_clears_the_field_of_an_existing_customer(
+    tmp_path, empty_actor, empty_tenant
+):
+    run(empty_actor, write(tmp_path, "Kundennummer;Name;Ort;Alias\n5;Alt;Bonn;Al\n"))
+    result = run(
+        empty_actor, write(tmp_path, "Kundennummer;Name;Ort;Alias\n5;Alt;;Al\n6;Neu;;\n", "b.csv")
+    )
+    assert (result.created, result.updated, result.errors_total) == (1, 1, 0)
+    got = customers(empty_tenant)
+    assert (got[5].city, got[5].alias, got[6].city, got[6].alias) == ("", "Al", "", "")
+    with tenant_scope(empty_tenant):
+        change = CustomerEvent.objects.get(customer=got[5], action="updated")
+        created = CustomerEvent.objects.get(customer=got[6], action="created")
+    assert change.changes == {"city": ["Bonn", ""]}
+    assert created.changes["last_name"] == [None, "Neu"] and "city" not in created.changes
+
+
+def test_every_new_customer_has_its_history_and_default_group(tmp_path, empty_actor, empty_tenant):
+    from stammgast.customers.models import CustomerGroup
+
+    with tenant_scope(empty_tenant):
+        group = CustomerGroup.objects.create(tenant=empty_tenant, name="Stammgäste")
+    Tenant.objects.filter(pk=empty_tenant.pk).update(default_group=group)
+    empty_actor.tenant.refresh_from_db()
+    text = "Name;Telefon privat;Kunde angelegt\n" + "".join(
+        f"K{i};030 1234{i:03d};01.02.2020 10:11:12\n" for i in range(25)
+    )
+    result = run(empty_actor, write(tmp_path, text), batch_size=10)
+    assert result.created == 25 and result.errors_total == 0
+    with tenant_scope(empty_tenant):
+        for c in Customer.objects.prefetch_related("groups"):
+            assert [g.name for g in c.groups.all()] == ["Stammgäste"]
+            event = CustomerEvent.objects.get(customer=c)
+            assert event.changes["groups"] == [None, ["Stammgäste"]]
+            assert event.changes["last_name"] == [None, c.last_name]
+            assert c.phone_private_e164.startswith("+49301234")
+            assert c.created_at == dt.datetime(2020, 2, 1, 9, 11, 12, tzinfo=dt.UTC)  # 10:11 CET
+            assert c.number in (int(t) for t in c.search_text.split() if t.isdigit())
