@@ -23,7 +23,8 @@ from pathlib import Path
 
 from . import common
 
-DB_NAME = "stammgast_bench_exchange"
+# Another name (stammgast_bench_*) lets two runs of the benchmark share a server.
+DB_NAME = os.environ.get("STAMMGAST_BENCH_EXCHANGE_DB", "stammgast_bench_exchange")
 
 
 def _peak_rss_mb() -> float:
