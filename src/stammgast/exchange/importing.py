@@ -653,7 +653,7 @@ class _Import:
             self.progress(0, total)
         try:
             with open_table(self.path, separator=self.separator) as table:
-                self.readers = self._readers(plan, table.from_csv)
+                self._readers(plan, table.from_csv)
                 batch: list[_Pending] = []
                 for row_no, cells in table.rows:
                     if _blank(cells):
@@ -682,42 +682,53 @@ class _Import:
                     add(value)
         return taken
 
-    def _readers(self, plan: list[PlannedColumn], from_csv: bool) -> list[tuple]:
-        """(index, field, heading, reader) per column; reader None: CSV text as it is."""
-        out = []
+    def _readers(self, plan: list[PlannedColumn], from_csv: bool) -> None:
+        """How each column is read: CSV text as it is (one apostrophe of an escaped formula
+        less), every other kind through its reader."""
+        indexes = [p.index for p in plan]
+        get = operator.itemgetter(*indexes)
+        self.cells_of = get if len(indexes) > 1 else lambda cells: (get(cells),)
+        self.text_fields = []
+        self.other_fields = []
         for p in plan:
             fld, kind = p.column.field, p.column.kind
-            text = from_csv and kind in (TEXT, CODE) and fld != "number"
-            out.append((p.index, fld, p.header, None if text else _cell_reader(kind, from_csv)))
-        return out
+            if from_csv and kind in (TEXT, CODE) and fld != "number":
+                self.text_fields.append(fld)
+            else:
+                self.other_fields.append((fld, p.header, _cell_reader(kind, from_csv)))
 
     def _read_row(self, row_no: int, cells: list[Any]) -> _Pending:
         if len(cells) < self.width:
             cells = [*cells, *([""] * (self.width - len(cells)))]
         pending = _Pending(row_no, cells)
-        data = pending.data
-        for index, fld, header, read in self.readers:
-            raw = cells[index]
-            if read is None:
-                if raw:
-                    data[fld] = restore(raw) if raw[0] == "'" else raw
-                else:
-                    pending.blank.append(fld)
-                continue
+        # The cells by field in the file's order; each is then replaced by its value or
+        # left out (setting a key keeps its place).
+        data = pending.data = dict(zip(self.field_order, self.cells_of(cells), strict=True))
+        for fld in self.text_fields:
+            raw = data[fld]
+            if not raw:
+                del data[fld]
+                pending.blank.append(fld)
+            elif raw[0] == "'":
+                data[fld] = restore(raw)
+        for fld, header, read in self.other_fields:
+            raw = data[fld]
             try:
                 value = read(raw)
             except CellInvalid as exc:
                 pending.problems.append(RowProblem(row_no, header, _shown(raw), str(exc)))
+                del data[fld]
                 continue
             if value is None:
-                continue
-            if fld in TIMESTAMP_FIELDS:
+                del data[fld]
+            elif fld in TIMESTAMP_FIELDS:
                 # What timezone.make_aware does for a zoneinfo zone.
                 pending.stamps[fld] = value.replace(tzinfo=self.tz)
-                continue
-            if fld == "number" and (value == "" or self.match == "new"):
-                continue
-            data[fld] = value
+                del data[fld]
+            elif fld == "number" and (value == "" or self.match == "new"):
+                del data[fld]
+            else:
+                data[fld] = value
         return pending
 
     def _problem(self, pending: _Pending, fld: str, message: str) -> RowProblem:
