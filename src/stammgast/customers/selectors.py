@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
 
 from django.db import connection
-from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -127,19 +127,8 @@ def _sqlite_fts_query(terms: list[str]) -> str:
     return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-class _Unindexed(Func):
-    """search_text as an expression no index covers: LIKE then tests rows one by one."""
-
-    template = "(%(expressions)s || '')"
-    output_field = TextField()
-
-
-def apply_search(qs: QuerySet[Customer], q: str, *, scan: bool = False) -> QuerySet[Customer]:
-    """Customers of `qs` whose searchable fields contain every word of `q`.
-
-    On PostgreSQL the pg_trgm index finds the matches; with `scan` each row is tested
-    instead (cheaper when a few thousand neighbouring rows are looked at anyway).
-    """
+def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
+    """Customers of `qs` whose searchable fields contain every word of `q`."""
     q = (q or "").strip()
     if not q:
         return qs
@@ -154,16 +143,12 @@ def apply_search(qs: QuerySet[Customer], q: str, *, scan: bool = False) -> Query
             fields={"q": _("Enter at least %(n)d characters.") % {"n": MIN_SEARCH_TERM}},
             status=400,
         )
-    if connection.vendor == "postgresql" or scan:
-        column = "search_text"
-        if scan:
-            qs = qs.alias(search_scan=_Unindexed("search_text"))
-            column = "search_scan"
+    if connection.vendor == "postgresql":
         # LIKE '%term%': with a pg_trgm GIN index on search_text, an index-assisted
-        # substring test.
+        # substring test, one per word.
         text_match = Q()
         for term in terms:
-            text_match &= Q(**{f"{column}__contains": term})
+            text_match &= Q(search_text__contains=term)
         return qs.filter(text_match | number_match)
     # SQLite: FTS5's trigram index for terms of 3+ characters, LIKE for word starts.
     long_terms = [t for t in terms if not t.startswith(" ")]
@@ -243,11 +228,10 @@ def check_text_params(**params: str | None) -> None:
         )
 
 
-def filter_customers(actor: Actor, f: CustomerFilter, *, scan: bool = False) -> QuerySet[Customer]:
-    """The customers the filter selects (`scan`: see apply_search)."""
+def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
     check_text_params(q=f.q, group=f.group, tag=f.tag, location=f.location)
     qs = visible_customers(actor)
-    qs = apply_search(qs, f.q, scan=scan)
+    qs = apply_search(qs, f.q)
     if f.group:
         qs = qs.filter(
             pk__in=Customer.groups.through.objects.filter(customergroup__name=f.group).values(
@@ -315,7 +299,6 @@ def list_customers(
     fields = [o.lstrip("-") for o in order]
     qs = filter_customers(actor, f)
     position = decode_cursor(cursor)
-    values = None
     if position is not None:
         try:
             values = [_parse_cursor_value(fd, position[fd]) for fd in fields]
@@ -334,13 +317,7 @@ def list_customers(
                 step &= Q(**{fields[j]: values[j]})
             after |= step
         qs = qs.filter(after)
-    if f.sort in ("number", "-number") and search_terms(f.q):
-        rows = _search_by_number(
-            actor, f, None if values is None else values[0], f.sort == "-number", limit + 1
-        )
-    else:
-        rows = list(qs.order_by(*order).defer(*LIST_DEFERRED)[: limit + 1])
-    rows = attach_group_names(rows)
+    rows = attach_group_names(list(qs.order_by(*order).defer(*LIST_DEFERRED)[: limit + 1]))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -350,52 +327,6 @@ def list_customers(
 
 # Large or internal columns lists and lookups never show.
 LIST_DEFERRED = ("third_party_memo", "comments", "search_text", "features")
-
-# A search in number order first tests the tenant's next SEARCH_WINDOW customers by number
-# one by one, stopping at a full page. A common word ("müller", a city, "sch") fills a
-# page from a few hundred of them, where the trigram index would hand over every one of
-# its tens of thousands of matches to be fetched and sorted. A word with fewer matches
-# in the window is rare enough for the trigram index to collect the rest cheaply.
-SEARCH_WINDOW = 6000
-
-
-def _search_by_number(
-    actor: Actor, f: CustomerFilter, after: int | None, descending: bool, want: int
-) -> list[Customer]:
-    """The first `want` customers the filter selects after number `after`, by number."""
-    before, within = ("lt", "gte") if descending else ("gt", "lte")
-    window = (
-        filter_customers(actor, f, scan=True)
-        .defer(*LIST_DEFERRED)
-        .order_by("-number" if descending else "number")
-    )
-    if after is not None:
-        window = window.filter(**{f"number__{before}": after})
-    # The window ends at the SEARCH_WINDOW-th customer after `after`, whoever may see it.
-    end = next(iter(_numbers_after(after, descending)[SEARCH_WINDOW - 1 :][:1]), None)
-    if end is not None:
-        window = window.filter(**{f"number__{within}": end})
-    rows = list(window[:want])
-    if len(rows) == want or end is None:
-        return rows  # a full page, or every customer after `after` looked at
-    # Ordered by an expression, so PostgreSQL collects the (few) matches from the trigram
-    # index and sorts them rather than walking the number index past rows that don't match.
-    by_number = F("number") + 0
-    rest = (
-        filter_customers(actor, f)
-        .filter(**{f"number__{before}": end})
-        .defer(*LIST_DEFERRED)
-        .order_by(by_number.desc() if descending else by_number.asc())
-    )
-    return rows + list(rest[: want - len(rows)])
-
-
-def _numbers_after(after: int | None, descending: bool) -> QuerySet:
-    """The numbers of the tenant's customers after `after`, in order."""
-    qs = Customer.objects.order_by("-number" if descending else "number")
-    if after is not None:
-        qs = qs.filter(number__lt=after) if descending else qs.filter(number__gt=after)
-    return qs.values_list("number", flat=True)
 
 
 def attach_group_names(customers: list[Customer]) -> list[Customer]:
