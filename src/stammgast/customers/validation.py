@@ -73,7 +73,9 @@ def whole_number(low: int, high: int, what: str) -> Callable[[Any], int]:
             raise Invalid(_("Enter %(what)s as a whole number.") % {"what": what})
         if isinstance(value, int):
             number = value
-        elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        elif isinstance(value, str) and (
+            (value.isascii() and value.isdigit()) or _WHOLE_NUMBER.fullmatch(value)
+        ):
             number = int(value)
         else:
             raise Invalid(
@@ -402,8 +404,9 @@ class _PhonePlan(NamedTuple):
     general: re.Pattern
     # Per length: one pattern matching the numbers of any type (fixed line, mobile, ...).
     typed: dict[int, re.Pattern]
-    # (leading digits, pattern, replacement) of each international format, in order.
-    formats: tuple[tuple[re.Pattern | None, re.Pattern, str], ...]
+    # (leading digits, pattern, replacement, whether the pattern needs at least one digit)
+    # of each international format, in order.
+    formats: tuple[tuple[re.Pattern | None, re.Pattern, str, bool], ...]
     national_prefix: re.Pattern | None  # the prefix parse strips, if it is a plain one
     national_prefix_any: re.Pattern | None  # any prefix parse would try to strip
     idd: re.Pattern | None
@@ -457,6 +460,7 @@ def _phone_plan(country_code: int) -> _PhonePlan | None:
             re.compile(f.leading_digits_pattern[-1]) if f.leading_digits_pattern else None,
             re.compile(f.pattern),
             f.format,
+            re.compile(f.pattern).match("") is None,
         )
         for f in (metadata.intl_number_format or metadata.number_format)
     )
@@ -489,12 +493,20 @@ def _region_plan(region: str) -> _PhonePlan | None:
     return plan
 
 
-def _country_of(digits: str) -> tuple[_PhonePlan | None, str]:
+@functools.cache
+def _calling_code_size(first_digits: str) -> int:
     # Calling codes are prefix-free: the first known one of 1 to 3 digits is it.
     for size in (1, 2, 3):
-        if len(digits) > size and int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
-            return _phone_plan(int(digits[:size])), digits[size:]
-    return None, ""
+        if int(first_digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return size
+    return 0
+
+
+def _country_of(digits: str) -> tuple[_PhonePlan | None, str]:
+    if len(digits) <= 3:
+        return None, ""
+    size = _calling_code_size(digits[:3])
+    return (_phone_plan(int(digits[:size])), digits[size:]) if size else (None, "")
 
 
 def _valid_and_formatted(plan: _PhonePlan, national: str) -> tuple[str, str] | None:
@@ -508,9 +520,15 @@ def _valid_and_formatted(plan: _PhonePlan, national: str) -> tuple[str, str] | N
     if typed is None or not typed.fullmatch(national):
         return None
     formatted = national
-    for leading, pattern, replacement in plan.formats:
+    for leading, pattern, replacement, needs_digits in plan.formats:
         if leading is not None and not leading.match(national):
             continue
+        # phonenumbers replaces with pattern.sub(); when the first match is the whole
+        # number (and the pattern cannot match nothing) that is the match expanded.
+        m = pattern.match(national)
+        if m is not None and m.end() == length and needs_digits:
+            formatted = m.expand(replacement)
+            break
         if pattern.fullmatch(national):
             formatted = pattern.sub(replacement, national)
             break
