@@ -48,6 +48,13 @@ def customer_out(c: Customer) -> dict:
     return CustomerOut(**data).model_dump(mode="json")
 
 
+# What a summary shows (display_name is made of kind and the name fields).
+SUMMARY_FIELDS = (
+    "number", "kind", "first_name", "last_name", "company_name", "alias", "postcode", "city",
+    "phone_private", "mobile", "email", "blocked", "lock_text",
+)  # fmt: skip
+
+
 def customer_summary(c: Customer) -> dict:
     return {
         "number": c.number,
@@ -109,9 +116,13 @@ def list_customers(request: HttpRequest, filters: Query[ListQuery]):
         tag=filters.tag,
     )
     page = selectors.list_customers(
-        actor=request.actor, f=f, cursor=filters.cursor, limit=filters.limit
+        actor=request.actor, f=f, cursor=filters.cursor, limit=filters.limit, only=SUMMARY_FIELDS
     )
-    return {"items": [customer_summary(c) for c in page.items], "next_cursor": page.next_cursor}
+    # Plain values already; written as they are (the schema above documents them).
+    return json_response(
+        200,
+        {"items": [customer_summary(c) for c in page.items], "next_cursor": page.next_cursor},
+    )
 
 
 @router.get(
