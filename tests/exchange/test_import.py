@@ -305,3 +305,23 @@ def test_every_new_customer_has_its_history_and_default_group(tmp_path, empty_ac
             assert c.phone_private_e164.startswith("+49301234")
             assert c.created_at == dt.datetime(2020, 2, 1, 9, 11, 12, tzinfo=dt.UTC)  # 10:11 CET
             assert c.number in (int(t) for t in c.search_text.split() if t.isdigit())
+
+
+def test_payment_and_block_columns_need_their_permissions(tmp_path, empty_actor, empty_tenant):
+    from stammgast.tenants.actor import Actor
+
+    run(empty_actor, write(tmp_path, "Kundennummer;Name;Sperrtext\n5;Alt;alt\n"))
+    clerk = Actor(
+        tenant=empty_tenant,
+        permissions=frozenset({"customers.import", "customers.create", "customers.change"}),
+    )
+    text = (
+        "Kundennummer;Name;Rabatt;Preisebene;Sperrtext\n"
+        "5;Alt;;;neu\n"  # changes the lock text of customer 5
+        "6;Neu;10;1;\n"  # a discount for a new customer
+        "7;Auch;;1;\n"  # the tenant's default price level: no change of payment terms
+    )
+    result = run(clerk, write(tmp_path, text, name="b.csv"), mode="valid-rows")
+    problems = {(p.row, p.column) for p in result.errors}
+    assert problems == {(2, "Sperrtext"), (3, "Rabatt")}
+    assert sorted(customers(empty_tenant)) == [5, 7]

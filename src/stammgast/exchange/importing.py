@@ -1152,7 +1152,7 @@ def import_customers(
     language: str = "de",
     progress=None,
     should_cancel=None,
-    batch_size: int = 2000,
+    batch_size: int = 1000,
 ) -> ImportResult:
     """Import customers from a CSV, XLSX or our own ZIP export.
 
