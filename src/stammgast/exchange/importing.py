@@ -1,8 +1,9 @@
 """The customer import: headings to fields, every row through the API's rules, bulk writes.
 
 One transaction per import. Rows are read, validated with `clean_customer_data` (the
-same cleaners the API and the portal use) and written in batches with bulk_create /
-bulk_update, numbers handed out in bulk from the same counter `create_customer` uses, and
+same cleaners the API and the portal use) and written in batches (COPY on PostgreSQL,
+in a thread while the next batch is checked; bulk_create elsewhere; bulk_update for
+changes), numbers handed out in bulk from the same counter `create_customer` uses, and
 one history entry per customer. If anything is wrong in all-or-nothing mode, or on a dry
 run, the transaction is rolled back at the end: nothing is ever half-applied.
 """
@@ -273,14 +274,6 @@ class NumberAllocator:
     def save_counter(self) -> None:
         if self.highest > self.tenant.number_counter:
             Tenant.objects.filter(pk=self.tenant.pk).update(number_counter=self.highest)
-
-
-def _bit(bits: bytearray, n: int) -> bool:
-    return bool(bits[n >> 3] & (1 << (n & 7)))
-
-
-def _set_bit(bits: bytearray, n: int) -> None:
-    bits[n >> 3] |= 1 << (n & 7)
 
 
 _DIGITS = re.compile(r"\s*\d{1,7}\s*")
