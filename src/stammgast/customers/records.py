@@ -100,15 +100,11 @@ def _query(
         sql += f" AND {names['visible_at']}"
         params.append(actor.location.pk)
     sql += f" ORDER BY {table}.number LIMIT {MAX_LOOKUP_RESULTS}"
-    rows = _fetch(sql, params)
-    keys = (*columns, *relations)
-    return [_typed(dict(zip(keys, row, strict=True))) for row in rows]
-
-
-def _fetch(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    keys = (*columns, *relations)
+    return [_typed(dict(zip(keys, row, strict=True))) for row in rows]
 
 
 def _typed(record: dict[str, Any]) -> dict[str, Any]:

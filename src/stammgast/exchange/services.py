@@ -148,31 +148,27 @@ def export_customers(
                 sheet_title="Kunden" if language == "de" else "Customers",
                 tick=tick,
             )
-        elif connection.vendor == "postgresql":
-            count = writers.write_zip_from_postgres(
-                path,
-                EXPORT_COLUMNS,
-                customer_selectors.filter_customers(actor, f).values_list(*EXPORT_FIELDS),
-                SORTS[f.sort],
-                language=language,
-                data_name="kunden.csv" if language == "de" else "customers.csv",
-                settings_name="filter.csv",
-                settings_rows=settings_rows,
-                separator=separator,
-                tick=tick,
-            )
         else:
-            count = writers.write_zip(
-                path,
-                EXPORT_COLUMNS,
-                rows,
-                language=language,
-                data_name="kunden.csv" if language == "de" else "customers.csv",
-                settings_name="filter.csv",
-                settings_rows=settings_rows,
-                separator=separator,
-                tick=tick,
-            )
+            zip_options = {
+                "language": language,
+                "data_name": "kunden.csv" if language == "de" else "customers.csv",
+                "settings_name": "filter.csv",
+                "settings_rows": settings_rows,
+                "separator": separator,
+                "tick": tick,
+            }
+            if connection.vendor == "postgresql":
+                # PostgreSQL formats the CSV itself (COPY); the rows are not read here.
+                customers = customer_selectors.filter_customers(actor, f)
+                count = writers.write_zip_from_postgres(
+                    path,
+                    EXPORT_COLUMNS,
+                    customers.values_list(*EXPORT_FIELDS),
+                    SORTS[f.sort],
+                    **zip_options,
+                )
+            else:
+                count = writers.write_zip(path, EXPORT_COLUMNS, rows, **zip_options)
     except BaseException:
         # Cancelled, failed or interrupted: no half-written file full of personal data.
         Path(path).unlink(missing_ok=True)
