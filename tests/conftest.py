@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.db import connection
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.client import ClientHandler
 
@@ -68,15 +71,44 @@ class ApiClientHandler(ApiMiddlewareMixin, ClientHandler):
 
 
 class RoutingClientHandler:
-    """Routes like the server's application: /api/ to the API's stack, the rest to the full one."""
+    """Routes like the server's application: the tills' hot reads answered directly where
+    they can be, the rest of /api/ to the API's stack, everything else to the full one."""
 
     def __init__(self):
         self.portal = ClientHandler(enforce_csrf_checks=False)
         self.api = ApiClientHandler(enforce_csrf_checks=False)
 
     def __call__(self, environ):
-        handler = self.api if environ["PATH_INFO"].startswith(API_PREFIX) else self.portal
-        return handler(environ)
+        if not environ["PATH_INFO"].startswith(API_PREFIX):
+            return self.portal(environ)
+        response = answer_directly(environ)
+        return response if response is not None else self.api(environ)
+
+
+def answer_directly(environ) -> HttpResponse | None:
+    """The direct answer (core/direct.py) as a test client's response, or None.
+
+    As Django's test handler does, the test's transaction outlives the request: the
+    signal handler that closes old connections is held off meanwhile.
+    """
+    from stammgast.api import direct_reads
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        answered = direct_reads.answer(environ)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    if answered is None:
+        return None
+    status, headers, body = answered
+    response = HttpResponse(body, status=int(status.split()[0]))
+    for name, value in headers:
+        response[name] = value
+    response.wsgi_request = WSGIRequest(environ)
+    response.answered_directly = True
+    return response
 
 
 class ApiClientFor(Client):

@@ -109,6 +109,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
     }
 else:
+    # Django turns psycopg's prepared statements off, and its own cursors never prepare
+    # (they bind values on the client). The tills' hot reads (customers/records.py) ask for
+    # them: such a read is then planned once per connection instead of on every request.
+    # STAMMGAST_PREPARED_STATEMENTS=0 turns them off behind a pooler that cannot keep them
+    # (PgBouncer before 1.21 in transaction mode).
+    if os.environ.get("STAMMGAST_PREPARED_STATEMENTS", "1") != "0":
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
     # One test database per test process, so parallel runs on one server do not collide.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "TEST_DATABASE_NAME", f"test_stammgast_{os.getpid()}"

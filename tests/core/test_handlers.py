@@ -38,7 +38,7 @@ def _call(app, path: str, **headers) -> tuple[str, dict[str, str], bytes]:
     try:
         response = app(environ, start_response)
         body = b"".join(response)
-        response.close()
+        getattr(response, "close", lambda: None)()  # WSGI: close if it can be closed
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stammgast.customers.validation import Invalid, _fast_phone, _full_phone, clean_phone
+from stammgast.customers.validation import (
+    Invalid,
+    _fast_phone,
+    _full_e164,
+    _full_phone,
+    clean_phone,
+    phone_to_e164,
+)
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 TYPES = [
@@ -79,6 +86,8 @@ def assert_same(value, region):
     if isinstance(full, tuple) and len(full[0]) <= 40:
         expected = full
     assert got == expected, (value, region)
+    # The caller-ID lookup takes the short way too and must find the same number.
+    assert phone_to_e164(value, region) == _full_e164(value, region), (value, region)
 
 
 def test_example_numbers_of_every_country_in_every_spelling():

@@ -43,13 +43,22 @@ class ApiWSGIHandler(ApiMiddlewareMixin, WSGIHandler):
 
 
 class StammgastWSGI:
-    """The WSGI application: API requests to the API's handler, the rest to the portal's."""
+    """The WSGI application: the tills' hot reads answered directly (core/direct.py), other
+    API requests to the API's handler, the rest to the portal's."""
 
     def __init__(self) -> None:
+        from stammgast.api import direct_reads
+
         self.portal = WSGIHandler()
         self.api = ApiWSGIHandler()
+        self.direct = direct_reads
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith(API_PREFIX):
+            answered = self.direct.answer(environ)
+            if answered is not None:
+                status, headers, body = answered
+                start_response(status, headers)
+                return [body]
             return self.api(environ, start_response)
         return self.portal(environ, start_response)
