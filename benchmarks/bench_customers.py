@@ -78,10 +78,11 @@ def _samples(url: str, tenant_id: int, count: int, n: int) -> tuple[list[int], l
         phones = [
             r[0]
             for r in conn.execute(
-                "SELECT CASE WHEN mobile_e164 <> '' AND (id %% 2 = 0 OR phone_private_e164 = '')"
-                " THEN mobile_e164 ELSE phone_private_e164 END"
+                "SELECT CASE WHEN mobile_e164 IS NOT NULL AND (id %% 2 = 0"
+                " OR phone_private_e164 IS NULL) THEN mobile_e164 ELSE phone_private_e164 END"
                 f" FROM customers_customer TABLESAMPLE SYSTEM ({percent}) REPEATABLE (7)"
-                " WHERE tenant_id = %s AND (mobile_e164 <> '' OR phone_private_e164 <> '')"
+                " WHERE tenant_id = %s"
+                " AND (mobile_e164 IS NOT NULL OR phone_private_e164 IS NOT NULL)"
                 " LIMIT %s",
                 [tenant_id, n],
             )

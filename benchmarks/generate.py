@@ -582,7 +582,7 @@ CONSTANT_COLUMNS = {
     "country": "DE",
     "phone_business": "",
     "fax": "",
-    "phone_business_e164": "",
+    "phone_business_e164": None,
     "homepage": "",
     "loss_reason": "",
     "memo": "",
@@ -899,7 +899,7 @@ def _rows(
             search = f"{search} 49{digits} 0{digits}"
         else:
             phone = "\t"
-            phone_e164 = ""
+            phone_e164 = NULL
         if (r >> 55) & 7 < 6:  # three quarters have a mobile
             nsn, low, span, width, cut = mobile_fast[cid % n_mobiles]
             digits = nsn + str(low + (k // n_mobiles) % span)
@@ -910,7 +910,7 @@ def _rows(
             )
         else:
             append(
-                f"{cid}\t{number}\t{head}\t{phone}\t{phone_e164}\t\t{email}\t{search}\t"
+                f"{cid}\t{number}\t{head}\t{phone}\t{phone_e164}\t{NULL}\t{email}\t{search}\t"
                 f"{post}{suffix}"
             )
         if business:

@@ -117,10 +117,13 @@ class Customer(TenantOwned):
     phone_business = models.CharField(_("telephone business"), max_length=40, blank=True)
     mobile = models.CharField(_("mobile phone"), max_length=40, blank=True)
     fax = models.CharField(_("fax"), max_length=40, blank=True)
-    # E.164 forms for caller-ID lookup ("+4930123456"), kept in step by the services.
-    phone_private_e164 = models.CharField(max_length=20, blank=True)
-    phone_business_e164 = models.CharField(max_length=20, blank=True)
-    mobile_e164 = models.CharField(max_length=20, blank=True)
+    # E.164 forms for caller-ID lookup ("+4930123456"), kept in step by the services; NULL
+    # where there is no number. Not "": most customers lack one or two of these numbers, and
+    # a column that is mostly one value makes PostgreSQL plan a prepared lookup as if every
+    # customer had the number looked for (docs/architecture.md).
+    phone_private_e164 = models.CharField(max_length=20, null=True, blank=True)
+    phone_business_e164 = models.CharField(max_length=20, null=True, blank=True)
+    mobile_e164 = models.CharField(max_length=20, null=True, blank=True)
     email = models.CharField(_("e-mail"), max_length=254, blank=True)
     homepage = models.CharField(_("homepage"), max_length=200, blank=True)
 
@@ -192,9 +195,22 @@ class Customer(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["tenant", "email"], name="customer_email_idx"),
-            models.Index(fields=["tenant", "phone_private_e164"], name="customer_phone_priv_idx"),
-            models.Index(fields=["tenant", "phone_business_e164"], name="customer_phone_bus_idx"),
-            models.Index(fields=["tenant", "mobile_e164"], name="customer_mobile_idx"),
+            # Only customers with the number: a lookup never asks for a missing one.
+            models.Index(
+                fields=["tenant", "phone_private_e164"],
+                name="customer_phone_priv_idx",
+                condition=models.Q(phone_private_e164__isnull=False),
+            ),
+            models.Index(
+                fields=["tenant", "phone_business_e164"],
+                name="customer_phone_bus_idx",
+                condition=models.Q(phone_business_e164__isnull=False),
+            ),
+            models.Index(
+                fields=["tenant", "mobile_e164"],
+                name="customer_mobile_idx",
+                condition=models.Q(mobile_e164__isnull=False),
+            ),
             models.Index(fields=["tenant", "created_at"], name="customer_created_idx"),
             models.Index(fields=["tenant", "updated_at"], name="customer_updated_idx"),
             models.Index(fields=["tenant", "last_name", "number"], name="customer_name_idx"),

@@ -92,19 +92,30 @@ def _query(
     *,
     prepared: bool = False,
 ) -> list[dict[str, Any]]:
-    tenant = active_tenant()
-    names = _names_sql(connection.vendor)
-    table = Customer._meta.db_table
-    select = [f"{table}.{c}" for c in columns] + [names[r] for r in relations]
-    sql = f"SELECT {', '.join(select)} FROM {table} WHERE {table}.tenant_id = %s AND ({where})"
-    params = [tenant.pk, *params]
+    sql = _statement(connection.vendor, columns, relations, where, actor.location_bound)
+    params = [active_tenant().pk, *params]
     if actor.location_bound:
-        sql += f" AND {names['visible_at']}"
         params.append(actor.location.pk)
-    sql += f" ORDER BY {table}.number LIMIT {MAX_LOOKUP_RESULTS}"
     rows = _fetch(sql, params, prepared=prepared)
     keys = (*columns, *relations)
     return [_typed(dict(zip(keys, row, strict=True))) for row in rows]
+
+
+@cache
+def _statement(
+    vendor: str,
+    columns: tuple[str, ...],
+    relations: tuple[str, ...],
+    where: str,
+    location_bound: bool,
+) -> str:
+    names = _names_sql(vendor)
+    table = Customer._meta.db_table
+    select = [f"{table}.{c}" for c in columns] + [names[r] for r in relations]
+    sql = f"SELECT {', '.join(select)} FROM {table} WHERE {table}.tenant_id = %s AND ({where})"
+    if location_bound:
+        sql += f" AND {names['visible_at']}"
+    return sql + f" ORDER BY {table}.number LIMIT {MAX_LOOKUP_RESULTS}"
 
 
 def _fetch(sql: str, params: list, *, prepared: bool) -> list[tuple]:
@@ -113,8 +124,9 @@ def _fetch(sql: str, params: list, *, prepared: bool) -> list[tuple]:
     Planning the read of a whole record (the row and three subqueries) costs PostgreSQL
     about three times the CPU of running it. Prepared, it is planned once per connection
     and run with that generic plan. Only for statements whose best plan does not depend on
-    the values (a unique key): a generic plan for the phone lookup would walk the number
-    index, as if the number searched for were the common empty one. Django's own cursors
+    the values (a unique key, a phone number): a generic plan for `email = $1` would walk
+    the number index in a tenant where most customers have no e-mail address, as if the
+    address looked for were the common empty one. Django's own cursors
     bind values on the client and never prepare; a server-binding cursor on the same
     connection, within Django's error handling, does both (and costs less Python than
     quoting the values). With prepared statements off in settings psycopg ignores
@@ -173,19 +185,26 @@ def customer_record(*, actor: Actor, number: int) -> dict[str, Any]:
     return record
 
 
-def _summaries(actor: Actor, where: str, params: list) -> list[dict[str, Any]]:
-    summaries = _query(actor, SUMMARY_COLUMNS, ("groups",), where, params)
+def _summaries(
+    actor: Actor, where: str, params: list, *, prepared: bool = False
+) -> list[dict[str, Any]]:
+    summaries = _query(actor, SUMMARY_COLUMNS, ("groups",), where, params, prepared=prepared)
     for summary in summaries:
         summary["display_name"] = display_name(**{k: summary[k] for k in _NAME_PARTS})
     return summaries
 
 
 def summaries_by_phone(*, actor: Actor, e164: str) -> list[dict[str, Any]]:
-    """Caller ID: customers with this number as private, mobile or business phone."""
+    """Caller ID: customers with this number as private, mobile or business phone.
+
+    Prepared: with no number stored as NULL (not "") the generic plan looks the number up
+    in the three phone indexes whatever it is (see Customer.phone_private_e164).
+    """
     return _summaries(
         actor,
         "phone_private_e164 = %s OR mobile_e164 = %s OR phone_business_e164 = %s",
         [e164, e164, e164],
+        prepared=True,
     )
 
 

@@ -707,7 +707,7 @@ def clean_customer_data(
             if e164_field:
                 cleaned[e164_field] = e164
         elif field in cleaned and e164_field:
-            cleaned[e164_field] = ""
+            cleaned[e164_field] = None  # no number (see Customer.phone_private_e164)
 
     if "postcode" in cleaned or "country" in cleaned:
         postcode, ctry = merged.get("postcode", ""), merged.get("country") or default_region
