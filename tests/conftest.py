@@ -107,7 +107,7 @@ def answer_directly(environ) -> HttpResponse | None:
     for name, value in headers:
         response[name] = value
     response.wsgi_request = WSGIRequest(environ)
-    response.answered_directly = True
+    response.direct_headers = headers  # as sent, before HttpResponse merges names
     return response
 
 

@@ -8,8 +8,10 @@ not answer (refusals, other tenants, conditional requests, ...) must fall throug
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from stammgast.api import direct_reads
@@ -75,7 +77,9 @@ def _same(direct, full) -> None:
     assert direct is not None, "the direct path should have answered"
     assert direct.status_code == full.status_code == 200
     assert direct.content == full.content
-    assert dict(direct.items()) == dict(full.items())
+    sent = direct.direct_headers
+    assert len({name.lower() for name, _value in sent}) == len(sent), sent
+    assert dict(sent) == dict(full.items())
 
 
 READS = [
@@ -218,6 +222,71 @@ def test_direct_path_is_off_when_the_api_middleware_changes(guest, key, settings
     assert direct is None and full.status_code == 200
 
 
-def test_only_get_routes_of_the_customers_are_direct():
-    paths = [route.path.pattern for route in direct_reads.routes]
-    assert paths == [r"/api/v1/customers/([0-9]+)", r"/api/v1/customers/lookup"]
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"SECURE_SSL_REDIRECT": True},
+        {"DISALLOWED_USER_AGENTS": [re.compile("curl")]},
+        {"PREPEND_WWW": True},
+    ],
+)
+def test_settings_the_direct_path_does_not_imitate_send_everything_the_full_way(
+    guest, key, setting
+):
+    with override_settings(**setting):
+        direct, full = _both(key, f"/api/v1/customers/{NUMBER}", HTTP_USER_AGENT="curl/8")
+    assert direct is None
+    assert full.status_code in (301, 403)
+
+
+@pytest.mark.django_db
+def test_a_fault_of_the_direct_path_is_logged_and_the_full_stack_answers(
+    guest, key, monkeypatch, caplog
+):
+    from stammgast.core import direct
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(direct, "_query_pairs", broken)
+    direct_answer, full = _both(key, f"/api/v1/customers/{NUMBER}")
+    assert direct_answer is None and full.status_code == 200
+    assert "Direct read of /api/v1/customers/4711 failed" in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_the_tills_reads_are_prepared_statements(guest, key):
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    _same(*_both(key, f"/api/v1/customers/{NUMBER}"))
+    _same(*_both(key, "/api/v1/customers/lookup?phone=%2B4915123456789"))
+    by_email = ApiClientFor(key).get("/api/v1/customers/lookup?email=juergen%40example.de")
+    assert [c["number"] for c in by_email.json()] == [NUMBER]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("number = $2" in sql for sql in prepared), prepared
+    assert any("mobile_e164 = $3" in sql for sql in prepared), prepared
+    # Not the e-mail lookup: its plan must be made for the address asked for.
+    assert not any("email = $" in sql for sql in prepared), prepared
+
+
+@pytest.mark.django_db(transaction=True)
+def test_direct_reads_keep_the_connection_rules_of_a_request(tenant, admin_actor):
+    """Outside a test's transaction, with Django's request signals connected."""
+    services.create_customer(actor=admin_actor, data={"number": 7, "last_name": "Ohnefehl"})
+    _c, key = tenant_services.create_api_key(tenant=tenant, name="Kasse", scopes=["pos"])
+    environ = _environ(ApiClientFor(key), "/api/v1/customers/7")
+    first = direct_reads.answer(dict(environ))
+    assert first is not None and first[0] == "200 OK"
+    opened = connection.connection
+    # An obsolete connection (CONN_MAX_AGE passed) is closed when the request ends...
+    connection.close_at = 0
+    again = direct_reads.answer(dict(environ))
+    assert again is not None and again[2] == first[2]
+    if connection.vendor == "postgresql":  # SQLite keeps an in-memory test database open
+        assert connection.connection is None or connection.connection is not opened
+    # ...and the next read opens a new one.
+    assert direct_reads.answer(dict(environ))[2] == first[2]

@@ -20,6 +20,7 @@ The contract that keeps this one API and not two:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ from django.core.signals import request_finished, request_started
 from django.utils import translation
 
 from stammgast.core import tenancy
+from stammgast.core.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 # The API's middleware as this module imitates it (see `_headers`).
 IMITATED_MIDDLEWARE = (
@@ -99,14 +103,19 @@ class DirectReads:
         request_started.send(sender=self.__class__, environ=environ)
         try:
             return self._answer(environ, route, match, token)
+        except DomainError:
+            return None  # a refusal (not found, bad phone number): the full stack words it
         except Exception:
-            # Whatever went wrong, the full stack meets it again and answers it properly.
+            # The full stack meets it again and answers it properly; said here too, so that
+            # a fault of this path alone does not hide behind the slower answers.
+            log.exception("Direct read of %s failed; the full stack answers it", path)
             return None
         finally:
             request_finished.send(sender=self.__class__)
 
     def _answer(self, environ, route: DirectRoute, match: re.Match, token: str):
-        request = WSGIRequest(environ)
+        # A copy: WSGIRequest rewrites PATH_INFO in the environ the full stack may get next.
+        request = WSGIRequest(dict(environ))
         try:
             request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it
         except DisallowedHost:

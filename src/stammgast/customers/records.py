@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from functools import cache
 from typing import Any
 
-from django.db import connection
+import psycopg
+from django.db import DatabaseError, connection
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import NotFound
@@ -118,6 +120,13 @@ def _statement(
     return sql + f" ORDER BY {table}.number LIMIT {MAX_LOOKUP_RESULTS}"
 
 
+class _PreparingCursor(psycopg.Cursor):
+    """A server-binding cursor whose every statement is prepared (see `_fetch`)."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
 def _fetch(sql: str, params: list, *, prepared: bool) -> list[tuple]:
     """The rows of `sql`; `prepared`: on PostgreSQL as a prepared statement of the connection.
 
@@ -126,22 +135,35 @@ def _fetch(sql: str, params: list, *, prepared: bool) -> list[tuple]:
     and run with that generic plan. Only for statements whose best plan does not depend on
     the values (a unique key, a phone number): a generic plan for `email = $1` would walk
     the number index in a tenant where most customers have no e-mail address, as if the
-    address looked for were the common empty one. Django's own cursors
-    bind values on the client and never prepare; a server-binding cursor on the same
-    connection, within Django's error handling, does both (and costs less Python than
-    quoting the values). With prepared statements off in settings psycopg ignores
-    `prepare`.
-    """
-    if connection.vendor == "postgresql":
-        from psycopg import Cursor
+    address looked for were the common empty one.
 
-        connection.ensure_connection()
-        with connection.wrap_database_errors, Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=prepared)
+    Django's cursors bind values on the client and never prepare; this wraps a
+    server-binding cursor on the same connection in Django's cursor wrapper (error
+    handling, query log, execute wrappers). With prepared statements off in settings
+    psycopg ignores the request to prepare.
+    """
+    if not prepared or connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
             return cursor.fetchall()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = _PreparingCursor(connection.connection)
+    wrapped = (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else connection.make_cursor(raw)
+    )
+    try:
+        with wrapped as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    except DatabaseError:
+        # A prepared statement can outlive a change of its table ("cached plan must not
+        # change result type" after a migration) and would fail on this connection until
+        # it closes: retire the connection at the end of the request.
+        connection.close_at = time.monotonic()
+        raise
 
 
 def _typed(record: dict[str, Any]) -> dict[str, Any]:

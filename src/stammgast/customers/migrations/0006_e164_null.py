@@ -3,10 +3,11 @@
 A column that is mostly "" told PostgreSQL's generic plans that any number looked up
 matches most customers (the estimate for `column = $1` is one over the distinct values),
 so a prepared caller-ID lookup would walk the whole tenant. With NULL the statistics say
-what is true, and the indexes hold only customers that have the number.
+what is true (0007 rewrites the stored "", 0008 narrows the indexes to the numbers there
+are).
 
 SQLite rebuilds the table to drop NOT NULL, which drops its triggers: the search index's
-triggers (0003) are created again. The stored "" become NULL in 0007.
+triggers (0003) are created again.
 """
 
 import importlib
@@ -14,11 +15,6 @@ import importlib
 from django.db import migrations, models
 
 FIELDS = ("phone_private_e164", "phone_business_e164", "mobile_e164")
-INDEXES = {
-    "phone_private_e164": "customer_phone_priv_idx",
-    "phone_business_e164": "customer_phone_bus_idx",
-    "mobile_e164": "customer_mobile_idx",
-}
 _search_index = importlib.import_module("stammgast.customers.migrations.0003_search_index")
 
 
@@ -36,10 +32,6 @@ class Migration(migrations.Migration):
     dependencies = [("customers", "0005_search_form")]
 
     operations = [
-        *(
-            migrations.RemoveIndex(model_name="customer", name=index)
-            for index in INDEXES.values()
-        ),
         # Undone after the fields below are undone (which rebuilds the table again).
         migrations.RunPython(migrations.RunPython.noop, search_triggers),
         *(
@@ -51,15 +43,4 @@ class Migration(migrations.Migration):
             for field in FIELDS
         ),
         migrations.RunPython(search_triggers, search_triggers),
-        *(
-            migrations.AddIndex(
-                model_name="customer",
-                index=models.Index(
-                    condition=models.Q((f"{field}__isnull", False)),
-                    fields=["tenant", field],
-                    name=index,
-                ),
-            )
-            for field, index in INDEXES.items()
-        ),
     ]

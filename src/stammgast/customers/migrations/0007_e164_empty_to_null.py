@@ -1,4 +1,4 @@
-"""Stored "" in the E.164 columns become NULL (see 0006), in batches of ids.
+"""Stored "" in the E.164 columns become NULL (see 0006), in batches of ids; then ANALYZE.
 
 Not atomic: each batch commits on its own, so a big customer table is not held in one
 transaction (or locked) for the whole rewrite, and a rerun continues where one stopped.
@@ -33,6 +33,10 @@ def _rewrite(schema_editor, *, to_null: bool) -> None:
 
 def empty_to_null(apps, schema_editor):
     _rewrite(schema_editor, to_null=True)
+    if schema_editor.connection.vendor == "postgresql":
+        # Statistics that still say "" would keep the generic plans this change is for
+        # until autovacuum analyses the table.
+        schema_editor.execute("ANALYZE customers_customer")
 
 
 def null_to_empty(apps, schema_editor):
