@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import NotFound
@@ -94,13 +94,17 @@ def _query(
     *,
     prepared: bool = False,
 ) -> list[dict[str, Any]]:
-    sql = _statement(connection.vendor, columns, relations, where, actor.location_bound)
+    # The connection of this thread, looked up once: every attribute read through
+    # django.db.connection is a lookup in a context-local store.
+    db = connections[DEFAULT_DB_ALIAS]
+    sql = _statement(db.vendor, columns, relations, where, actor.location_bound)
     params = [active_tenant().pk, *params]
     if actor.location_bound:
         params.append(actor.location.pk)
-    rows = _fetch(sql, params, prepared=prepared)
+    rows = _fetch(db, sql, params, prepared=prepared)
     keys = (*columns, *relations)
-    return [_typed(dict(zip(keys, row, strict=True))) for row in rows]
+    special = _special_keys(keys)
+    return [_typed(dict(zip(keys, row, strict=True)), special) for row in rows]
 
 
 @cache
@@ -127,7 +131,7 @@ class _PreparingCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
-def _fetch(sql: str, params: list, *, prepared: bool) -> list[tuple]:
+def _fetch(db, sql: str, params: list, *, prepared: bool) -> list[tuple]:
     """The rows of `sql`; `prepared`: on PostgreSQL as a prepared statement of the connection.
 
     Planning the read of a whole record (the row and three subqueries) costs PostgreSQL
@@ -142,18 +146,14 @@ def _fetch(sql: str, params: list, *, prepared: bool) -> list[tuple]:
     handling, query log, execute wrappers). With prepared statements off in settings
     psycopg ignores the request to prepare.
     """
-    if not prepared or connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    if not prepared or db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = _PreparingCursor(connection.connection)
-    wrapped = (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else connection.make_cursor(raw)
-    )
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = _PreparingCursor(db.connection)
+    wrapped = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
     try:
         with wrapped as cursor:
             cursor.execute(sql, params)
@@ -162,25 +162,38 @@ def _fetch(sql: str, params: list, *, prepared: bool) -> list[tuple]:
         # A prepared statement can outlive a change of its table ("cached plan must not
         # change result type" after a migration) and would fail on this connection until
         # it closes: retire the connection at the end of the request.
-        connection.close_at = time.monotonic()
+        db.close_at = time.monotonic()
         raise
 
 
-def _typed(record: dict[str, Any]) -> dict[str, Any]:
+_JSON_KEYS = frozenset({"groups", "tags", "allowed_locations", "features"})
+_STAMP_KEYS = frozenset({"created_at", "updated_at"})
+
+
+@cache
+def _special_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys of a row that `_typed` converts, in the row's order."""
+    wanted = _JSON_KEYS | _BOOLEANS | _STAMP_KEYS | {"date_of_birth"}
+    return tuple(k for k in keys if k in wanted)
+
+
+def _typed(record: dict[str, Any], special: tuple[str, ...]) -> dict[str, Any]:
     """Raw column values -> the API's JSON types (SQLite returns text and integers)."""
-    for key, value in record.items():
-        if key in ("groups", "tags", "allowed_locations", "features") and isinstance(value, str):
-            record[key] = json.loads(value)
+    for key in special:
+        value = record[key]
+        if key in _JSON_KEYS:
+            if isinstance(value, str):
+                record[key] = json.loads(value)
         elif key in _BOOLEANS:
             record[key] = bool(value)
-        elif key in ("created_at", "updated_at"):
+        elif key in _STAMP_KEYS:
             if isinstance(value, str):
                 value = dt.datetime.fromisoformat(value)
             if value.tzinfo is None:
                 value = value.replace(tzinfo=dt.UTC)
             # The same spelling pydantic gives the other endpoints: UTC with "Z".
             record[key] = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-        elif key == "date_of_birth" and value is not None:
+        elif value is not None:  # date_of_birth
             record[key] = value if isinstance(value, str) else value.isoformat()
     if "picture" in record:
         picture = record.pop("picture")
