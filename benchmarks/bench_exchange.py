@@ -135,14 +135,14 @@ def _database_floor(url: str, source_id: int, scratch_id: int) -> dict:
     no Python), in one transaction that is rolled back. No import can be faster."""
     import psycopg
 
-    customer = [c for c in _columns(url, "customers_customer") if c not in ("id", "tenant_id")]
-    event = [
-        c
-        for c in _columns(url, "customers_customerevent")
-        if c not in ("id", "tenant_id", "customer_id")
-    ]
-    cols = ", ".join(customer)
     with psycopg.connect(url) as conn:
+        customer = [c for c in _columns(conn, "customers_customer") if c not in ("id", "tenant_id")]
+        event = [
+            c
+            for c in _columns(conn, "customers_customerevent")
+            if c not in ("id", "tenant_id", "customer_id")
+        ]
+        cols = ", ".join(customer)
         # As the import does: references checked while the rows go in.
         conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
         t0 = time.perf_counter()
@@ -166,18 +166,15 @@ def _database_floor(url: str, source_id: int, scratch_id: int) -> dict:
     return {"customers": t1 - t0, "history": t2 - t1}
 
 
-def _columns(url: str, table: str) -> list[str]:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return [
-            r[0]
-            for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-                " ORDER BY ordinal_position",
-                [table],
-            )
-        ]
+def _columns(conn, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+            " ORDER BY ordinal_position",
+            [table],
+        )
+    ]
 
 
 def _child(argv: list[str]) -> None:

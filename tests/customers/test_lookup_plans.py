@@ -49,7 +49,7 @@ def test_generic_phone_lookup_plan_expects_few_customers(tenant, admin_actor, ma
         connection.vendor,
         records.SUMMARY_COLUMNS,
         ("groups",),
-        "phone_private_e164 = %s OR mobile_e164 = %s OR phone_business_e164 = %s",
+        records.PHONE_MATCH,
         False,
     )
     params = [tenant.pk, "+4915112345678", "+4915112345678", "+4915112345678"]

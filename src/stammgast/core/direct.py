@@ -24,13 +24,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
-from django.core.signals import request_finished, request_started
+from django.core.signals import request_finished, request_started, setting_changed
+from django.dispatch import receiver
 from django.utils import translation
 
 from stammgast.core import tenancy
@@ -77,13 +79,6 @@ class DirectReads:
         self.routes = routes
         self.authenticate = authenticate
 
-    def _imitable(self) -> bool:
-        return (
-            tuple(settings.API_MIDDLEWARE) == IMITATED_MIDDLEWARE
-            and not settings.DISALLOWED_USER_AGENTS
-            and not settings.PREPEND_WWW
-        )
-
     def answer(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """(status line, headers, body) of a plain 200 answer, or None."""
         if environ.get("REQUEST_METHOD") != "GET":
@@ -95,7 +90,7 @@ class DirectReads:
                 break
         else:
             return None
-        if any(h in environ for h in route.conditional) or not self._imitable():
+        if any(h in environ for h in route.conditional) or not _imitable():
             return None
         token = bearer_token(environ.get("HTTP_AUTHORIZATION"))
         if token is None:
@@ -161,9 +156,21 @@ def _query_pairs(environ: dict) -> Query:
     return list(pairs.items())
 
 
-def _headers(*, secure: bool, language: str, length: int) -> list[tuple[str, str]]:
-    """What the API's middleware adds to a 200 answer (SecurityMiddleware, LocaleMiddleware,
-    CommonMiddleware), from the same settings."""
+# What follows depends on settings only: worked out once, again when a setting changes.
+
+
+@cache
+def _imitable() -> bool:
+    return (
+        tuple(settings.API_MIDDLEWARE) == IMITATED_MIDDLEWARE
+        and not settings.DISALLOWED_USER_AGENTS
+        and not settings.PREPEND_WWW
+    )
+
+
+@cache
+def _security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    """What SecurityMiddleware adds to an answer, from the same settings."""
     out = []
     if settings.SECURE_HSTS_SECONDS and secure:
         sts = f"max-age={settings.SECURE_HSTS_SECONDS}"
@@ -180,7 +187,21 @@ def _headers(*, secure: bool, language: str, length: int) -> list[tuple[str, str
         out.append(("Referrer-Policy", ",".join(values)))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
         out.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    out.append(("Vary", "Accept-Language"))
-    out.append(("Content-Language", language))
-    out.append(("Content-Length", str(length)))
-    return out
+    return tuple(out)
+
+
+@receiver(setting_changed)
+def _forget_settings(**kwargs) -> None:
+    _imitable.cache_clear()
+    _security_headers.cache_clear()
+
+
+def _headers(*, secure: bool, language: str, length: int) -> list[tuple[str, str]]:
+    """What the API's middleware adds to a 200 answer: SecurityMiddleware's headers, then
+    LocaleMiddleware's and CommonMiddleware's."""
+    return [
+        *_security_headers(secure),
+        ("Vary", "Accept-Language"),
+        ("Content-Language", language),
+        ("Content-Length", str(length)),
+    ]

@@ -229,18 +229,17 @@ def _summaries(
     return summaries
 
 
+# Any of a customer's phone numbers, in E.164 (one value for each placeholder).
+PHONE_MATCH = "phone_private_e164 = %s OR mobile_e164 = %s OR phone_business_e164 = %s"
+
+
 def summaries_by_phone(*, actor: Actor, e164: str) -> list[dict[str, Any]]:
     """Caller ID: customers with this number as private, mobile or business phone.
 
     Prepared: with no number stored as NULL (not "") the generic plan looks the number up
     in the three phone indexes whatever it is (see Customer.phone_private_e164).
     """
-    return _summaries(
-        actor,
-        "phone_private_e164 = %s OR mobile_e164 = %s OR phone_business_e164 = %s",
-        [e164, e164, e164],
-        prepared=True,
-    )
+    return _summaries(actor, PHONE_MATCH, [e164, e164, e164], prepared=True)
 
 
 def summaries_by_email(*, actor: Actor, email: str) -> list[dict[str, Any]]:
