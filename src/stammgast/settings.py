@@ -64,18 +64,6 @@ MIDDLEWARE = [
     "ninja.compatibility.files.fix_request_files_middleware",
 ]
 
-# Requests under /api/ (bearer keys only: no session, cookies, CSRF or messages) run
-# through this shorter stack; see core/handlers.py. TenantMiddleware resets the tenant
-# the API's auth activates.
-API_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    # Content-Length on every answer, so clients can keep their connection open.
-    "django.middleware.common.CommonMiddleware",
-    "stammgast.tenants.middleware.TenantMiddleware",
-    "ninja.compatibility.files.fix_request_files_middleware",
-]
-
 ROOT_URLCONF = "stammgast.urls"
 WSGI_APPLICATION = "stammgast.wsgi.application"
 

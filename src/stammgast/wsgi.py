@@ -2,11 +2,8 @@
 
 import os
 
-import django
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stammgast.settings")
-django.setup(set_prefix=False)
 
-from stammgast.core.handlers import StammgastWSGI  # noqa: E402
-
-application = StammgastWSGI()
+application = get_wsgi_application()

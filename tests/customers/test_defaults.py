@@ -99,7 +99,7 @@ def test_bad_defaults_are_refused_and_change_nothing(defaults, admin_actor, fiel
     defaults.refresh_from_db()
     assert defaults.default_newsletter is False
     assert defaults.default_price_level == 2
-    assert defaults.default_group.name == "Stammgäste"
+    assert selectors.default_group().name == "Stammgäste"
 
 
 def test_changing_a_default_leaves_existing_customers_until_applied(admin_actor, make_customer):

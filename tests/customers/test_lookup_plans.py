@@ -14,7 +14,7 @@ import json
 import pytest
 from django.db import connection
 
-from stammgast.customers import records
+from stammgast.customers import records, selectors
 from stammgast.customers.models import Customer
 
 pytestmark = [
@@ -45,22 +45,26 @@ def test_generic_phone_lookup_plan_expects_few_customers(tenant, admin_actor, ma
     assert not Customer.objects.filter(phone_business_e164="").exists()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE customers_customer")
-    sql = records._statement(
+    statement = records._statement(
         connection.vendor,
-        records.SUMMARY_COLUMNS,
-        ("groups",),
-        records.PHONE_MATCH,
+        "summaries by phone",
         False,
+        selectors._by_phone,
+        records.SUMMARY_COLUMNS,
+        records.SUMMARY_RELATIONS,
     )
-    params = [tenant.pk, "+4915112345678", "+4915112345678", "+4915112345678"]
-    numbered = sql
+    given = {"tenant": tenant.pk, "value": "+4915112345678"}
+    params = [given[s] if isinstance(s, str) else s[1] for s in statement.slots]
+    assert params.count("+4915112345678") == 3
+    numbered = statement.sql
     for n in range(1, len(params) + 1):
         numbered = numbered.replace("%s", f"${n}", 1)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute(f"PREPARE phone_lookup AS {numbered}")
+        placeholders = ", ".join(["%s"] * len(params))
         try:
-            cursor.execute("EXPLAIN (FORMAT JSON) EXECUTE phone_lookup (%s, %s, %s, %s)", params)
+            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE phone_lookup ({placeholders})", params)
             plan = cursor.fetchone()[0]
         finally:
             cursor.execute("DEALLOCATE phone_lookup")

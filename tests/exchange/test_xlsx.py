@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from stammgast.core.errors import DomainError
 from stammgast.customers.models import Customer
 from stammgast.customers.selectors import CustomerFilter
-from stammgast.exchange import services, writers, xlsx
+from stammgast.exchange import exporting, services, writers, xlsx
 from stammgast.exchange.columns import EXPORT_COLUMNS, EXPORT_FIELDS, TEXT, Column
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -390,7 +390,7 @@ def test_postgres_rows_are_the_values_the_orm_reads(admin_actor, some_customers)
         updated_at=dt.datetime(2024, 12, 31, 23, 0, 0, tzinfo=dt.UTC),
     )
     f = CustomerFilter(sort="-number")
-    rows = [list(r) for r in services._export_rows(admin_actor, f, chunk_size=2)]
+    rows = [list(r) for r in exporting._export_rows(admin_actor, f, chunk_size=2)]
     assert [r[0] for r in rows] == ["3", "2", "1"]
     assert rows[2][27:29] == [dt.datetime(2024, 7, 2, 0, 30, 5), dt.datetime(2025, 1, 1, 0, 0)]
     from zoneinfo import ZoneInfo

@@ -5,5 +5,12 @@ from django.db.models import QuerySet
 from .models import Card
 
 
-def customer_ids_for_card(number: str) -> QuerySet:
-    return Card.objects.filter(number=number, blocked=False).values("customer_id")
+def customers_with_card(*, tenant_id: int, value: str) -> QuerySet:
+    """The ids of the customers holding an unblocked card with this number (at most one).
+
+    Takes the tenant as given, not the active one: the customers app compiles the lookup
+    that uses this once and runs it for every tenant.
+    """
+    return Card.all_tenants.filter(tenant_id=tenant_id, number=value, blocked=False).values(
+        "customer_id"
+    )

@@ -36,8 +36,3 @@ class DomainCommand(BaseCommand):
             return super().execute(*args, **options)
         except DomainError as exc:
             raise CommandError(str(exc), returncode=2) from exc
-
-    def tenant_arg(self, slug: str):
-        from stammgast.tenants.services import get_tenant
-
-        return get_tenant(slug)

@@ -2,51 +2,32 @@
 
 from __future__ import annotations
 
-import re
-
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from stammgast.api import encode_json, json_response, run_idempotent
-from stammgast.core.direct import DirectRoute
 from stammgast.core.errors import DomainError
+from stammgast.core.http import ERRORS, expected_version, json_response
 
-from . import records, selectors, services
+from . import selectors, services
+from .filters import parse_filter
 from .models import Customer, CustomerEvent
 from .schemas import (
-    CardIn,
     CustomerIn,
     CustomerOut,
     CustomerPage,
     CustomerSummary,
-    ErrorOut,
     HistoryPage,
 )
 
 router = Router(tags=["customers"])
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    412: ErrorOut,
-    422: ErrorOut,
-    428: ErrorOut,
-}
 
 
-def customer_out(c: Customer) -> dict:
-    data = {
-        f: getattr(c, f)
-        for f in CustomerOut.model_fields
-        if f not in {"groups", "tags", "allowed_locations", "picture_url"}
-    }
-    data.update(selectors.customer_relation_names(c))
-    data["picture_url"] = records.picture_url(c.number) if c.picture else None
-    return CustomerOut(**data).model_dump(mode="json")
+def record_response(actor, number: int, status: int = 200, **headers: str) -> HttpResponse:
+    """The customer's record as every endpoint answers it, with its ETag."""
+    record = selectors.customer_record(actor=actor, number=number)
+    return json_response(status, record, {"ETag": record.pop("etag"), **headers})
 
 
 # What a summary shows (display_name is made of kind and the name fields).
@@ -78,46 +59,43 @@ def customer_summary(c: Customer) -> dict:
 @router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
 def create_customer(request: HttpRequest, payload: CustomerIn):
     """Creates a customer; send `Idempotency-Key` so a retried request creates nothing."""
-    data = payload.model_dump(exclude_unset=True)
-
-    def run():
-        customer = services.create_customer(actor=request.actor, data=data)
-        return 201, customer_out(customer)
-
-    status, body = run_idempotent(request, run)
-    return json_response(
-        status,
-        body,
-        {
-            "ETag": f'"{body["number"]}-{body["version"]}"',
-            "Location": f"/api/v1/customers/{body['number']}",
-        },
+    customer = services.create_customer(
+        actor=request.actor,
+        data=payload.model_dump(exclude_unset=True),
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    return record_response(
+        request.actor, customer.number, 201, Location=f"/api/v1/customers/{customer.number}"
     )
 
 
 class ListQuery(Schema):
-    q: str = ""
+    """The list's parameters as the documentation shows them; they are read by the one
+    filter parser (customers/filters.py), which refuses unknown ones."""
+
+    q: str = Field("", description="search text; every word of 3+ characters must occur")
     group: str | None = None
-    blocked: bool | None = None
-    location: str | None = None
-    newsletter: bool | None = None
     tag: str | None = None
-    cursor: str | None = None
-    limit: int = 50
+    location: str | None = Field(None, description="customers this location may serve")
+    blocked: str | None = Field(None, description="true | false")
+    newsletter: str | None = Field(None, description="true | false")
+    price_level: str | None = Field(None, description="1-99")
+    created_from: str | None = Field(None, description="YYYY-MM-DD")
+    created_to: str | None = Field(None, description="YYYY-MM-DD")
+    changed_from: str | None = Field(None, description="YYYY-MM-DD")
+    changed_to: str | None = Field(None, description="YYYY-MM-DD")
+    sort: str | None = Field(
+        None, description="number, name, postcode, created, changed; '-' before: descending"
+    )
+    cursor: str | None = Field(None, max_length=1000)
+    limit: int = Field(50, description=f"1-{selectors.MAX_PAGE}; others are brought into it")
 
 
 @router.get("", response={200: CustomerPage, **ERRORS}, summary="List and search customers")
-def list_customers(request: HttpRequest, filters: Query[ListQuery]):
-    f = selectors.CustomerFilter(
-        q=filters.q,
-        group=filters.group,
-        blocked=filters.blocked,
-        location=filters.location,
-        newsletter=filters.newsletter,
-        tag=filters.tag,
-    )
+def list_customers(request: HttpRequest, params: Query[ListQuery]):
+    f = parse_filter(request.GET, also=("cursor", "limit"))
     page = selectors.list_customers(
-        actor=request.actor, f=f, cursor=filters.cursor, limit=filters.limit, only=SUMMARY_FIELDS
+        actor=request.actor, f=f, cursor=params.cursor, limit=params.limit, only=SUMMARY_FIELDS
     )
     # Plain values already; written as they are (the schema above documents them).
     return json_response(
@@ -137,51 +115,18 @@ def lookup(
     email: str | None = None,
     card: str | None = None,
 ):
-    found = selectors.lookup_customers(actor=request.actor, phone=phone, email=email, card=card)
-    return json_response(200, found)
+    """Exactly one parameter. `card` is answered by the card database (the cards app)."""
+    given = {key: request.GET.get(key) for key in request.GET}
+    return json_response(200, selectors.lookup_customers(actor=request.actor, **given))
 
 
 @router.get("/{int:number}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
 def get_customer(request: HttpRequest, number: int):
-    record, etag = _customer_record(request.actor, number)
+    record = selectors.customer_record(actor=request.actor, number=number)
+    etag = record.pop("etag")
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304, headers={"ETag": etag})
     return json_response(200, record, {"ETag": etag})
-
-
-def _customer_record(actor, number: int) -> tuple[dict, str]:
-    record = records.customer_record(actor=actor, number=number)
-    return record, record.pop("etag")
-
-
-# The same two reads for the tills, answered past the framework (core/direct.py): only
-# their plain 200 answers; every other request takes the handlers above.
-
-
-def _direct_customer(actor, match, query):
-    if query:
-        return None
-    record, etag = _customer_record(actor, int(match[1]))
-    return encode_json(record), {"ETag": etag}
-
-
-def _direct_lookup_by_phone(actor, match, query):
-    if len(query) != 1 or query[0][0] != "phone" or len(query[0][1]) != 1:
-        return None
-    found = selectors.lookup_customers(actor=actor, phone=query[0][1][0])
-    return encode_json(found), {}
-
-
-DIRECT_ROUTES = [
-    # Django's int converter: ASCII digits only.
-    DirectRoute(
-        re.compile(r"/api/v1/customers/([0-9]+)"), _direct_customer, ("HTTP_IF_NONE_MATCH",)
-    ),
-    DirectRoute(re.compile(r"/api/v1/customers/lookup"), _direct_lookup_by_phone),
-]
-
-
-_ETAG_RE = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
 
 
 @router.patch(
@@ -192,25 +137,13 @@ _ETAG_RE = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
 def patch_customer(request: HttpRequest, number: int, payload: CustomerIn):
     """Send the ETag of your last GET in `If-Match`; if someone changed the customer since,
     the answer is 412 and nothing is changed."""
-    if_match = request.headers.get("If-Match")
-    if not if_match:
-        raise DomainError(
-            "if_match_required",
-            _("Send the ETag of the customer you read in the If-Match header."),
-            status=428,
-        )
-    match = _ETAG_RE.match(if_match.strip())
-    if not match or int(match[1]) != number:
-        raise DomainError(
-            "stale_version", _("The If-Match header does not match this customer."), status=412
-        )
-    customer = services.update_customer(
+    services.update_customer(
         actor=request.actor,
         number=number,
         data=payload.model_dump(exclude_unset=True),
-        expected_version=int(match[2]),
+        expected_version=expected_version(request, number),
     )
-    return json_response(200, customer_out(customer), {"ETag": customer.etag})
+    return record_response(request.actor, number)
 
 
 @router.get(
@@ -243,8 +176,8 @@ def _event_out(e: CustomerEvent) -> dict:
     summary="Upload the customer's picture (JPEG, PNG, WebP, GIF; at most 2 MB)",
 )
 def put_picture(request: HttpRequest, number: int, picture: File[UploadedFile]):
-    customer = services.set_customer_picture(actor=request.actor, number=number, upload=picture)
-    return json_response(200, customer_out(customer), {"ETag": customer.etag})
+    services.set_customer_picture(actor=request.actor, number=number, upload=picture)
+    return record_response(request.actor, number)
 
 
 @router.post(
@@ -275,17 +208,5 @@ def get_picture(request: HttpRequest, number: int):
     summary="Remove the customer's picture",
 )
 def delete_picture(request: HttpRequest, number: int):
-    customer = services.set_customer_picture(actor=request.actor, number=number, upload=None)
-    return json_response(200, customer_out(customer), {"ETag": customer.etag})
-
-
-@router.post(
-    "/{int:number}/cards", response={201: dict, **ERRORS}, summary="Assign a card to the customer"
-)
-def assign_card(request: HttpRequest, number: int, payload: CardIn):
-    from stammgast.cards.services import assign_card as assign
-
-    card = assign(
-        actor=request.actor, customer_number=number, card_number=payload.card, kind=payload.kind
-    )
-    return json_response(201, {"card": card.number, "kind": card.kind, "customer": number})
+    services.set_customer_picture(actor=request.actor, number=number, upload=None)
+    return record_response(request.actor, number)

@@ -28,10 +28,19 @@ class CustomerGroup(TenantOwned):
     """A group of customers; later carries price level, subsidies and overdraft rules."""
 
     name = models.CharField(_("name"), max_length=100)
+    # The group every new customer joins unless told otherwise; at most one per tenant.
+    is_default = models.BooleanField(_("default group for new customers"), default=False)
 
     class Meta(TenantOwned.Meta):
         verbose_name = _("customer group")
-        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="group_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="group_name_unique"),
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(is_default=True),
+                name="group_one_default_per_tenant",
+            ),
+        ]
         ordering = ["name"]
 
     def __str__(self) -> str:

@@ -1,11 +1,11 @@
-"""Lean reads of customer records for the tills' hot paths: one SQL statement per read.
+"""Customer records as the API shows them, read in one statement compiled once per shape.
 
-A till looks a guest up many times a minute (by number, caller ID, card, e-mail). The ORM
-costs several milliseconds of Python per lookup here (query compilation, model
-instances, one more query for groups and tags); these selectors fetch the row and its
-group, tag and location names in one statement and return plain dicts. They apply the
-same tenant and location rules as `selectors.visible_customers`: the tenant comes from the
-active tenant scope, never from the caller.
+A till looks a guest up many times a minute (by number, caller ID, card, e-mail). The
+selectors say *what* such a read selects, as an ORM query with the same rules as every
+other read (tenant, location visibility). Compiling that query, making model instances and
+asking once more for groups and tags would cost several times the read itself, so this
+module compiles each shape of query once per process (with placeholder values), keeps the
+SQL, runs it with the real values and returns plain dicts, typed as the API writes them.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from functools import cache
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.utils.translation import gettext as _
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
-from stammgast.core.errors import NotFound
+from stammgast.core.http import entity_tag
 from stammgast.core.tenancy import active_tenant
 from stammgast.tenants.actor import Actor
-from stammgast.tenants.models import MAX_CUSTOMER_NUMBER
 
 from .models import Customer, CustomerGroup, Tag, display_name
 
@@ -37,16 +38,41 @@ RECORD_COLUMNS = (
     "invoices_by_email", "memo", "third_party_memo", "comments", "features", "picture",
     "created_at", "updated_at", "version",
 )  # fmt: skip
+RECORD_RELATIONS = ("groups", "tags", "allowed_locations")
 SUMMARY_COLUMNS = (
     "number", "kind", "first_name", "last_name", "company_name", "alias", "postcode", "city",
     "phone_private", "mobile", "email", "blocked", "lock_text",
 )  # fmt: skip
-_BOOLEANS = {"favourite", "blocked", "newsletter", "invoices_by_email"}
+SUMMARY_RELATIONS = ("groups",)
 MAX_LOOKUP_RESULTS = 20
+_BOOLEANS = {"favourite", "blocked", "newsletter", "invoices_by_email"}
 _NAME_PARTS = ("kind", "first_name", "last_name", "company_name", "alias")
 
 
-@cache
+@dataclass(frozen=True)
+class Placeholders:
+    """Stand-ins a shape's query is built with; each is replaced by the real value when
+    the compiled statement runs. Values no real row has, so none can be mistaken, and that
+    fit their columns (Django compiles a lookup of an impossible value to nothing)."""
+
+    tenant: int = 9_000_000_000_000_000_001
+    location: int = 9_000_000_000_000_000_002
+    number: int = 2_000_000_003
+    text: str = "\x1fplaceholder\x1f"
+
+
+PLACEHOLDERS = Placeholders()
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    # Per parameter: "tenant", "location", "value", or a constant of the query itself.
+    slots: tuple[Any, ...]
+    keys: tuple[str, ...]
+    special: tuple[str, ...]
+
+
 def _names_sql(vendor: str) -> dict[str, str]:
     """Correlated subqueries giving the sorted names of a customer's groups, tags, places."""
     customer = Customer._meta.db_table
@@ -78,50 +104,73 @@ def _names_sql(vendor: str) -> dict[str, str]:
             f"CASE WHEN {customer}.location_restricted THEN "
             f"{names(places_through, 'location_id', location_table, 'code')} ELSE {none} END"
         ),
-        "visible_at": (
-            f"(NOT {customer}.location_restricted OR EXISTS (SELECT 1 FROM {places_through} "
-            f"x WHERE x.customer_id = {customer}.id AND x.location_id = %s))"
-        ),
     }
 
 
-def _query(
-    actor: Actor,
+_statements: dict[tuple, _Statement] = {}
+
+
+def _statement(
+    vendor: str,
+    shape: Hashable,
+    location_bound: bool,
+    build: Callable[[Placeholders, bool], QuerySet],
     columns: tuple[str, ...],
     relations: tuple[str, ...],
-    where: str,
-    params: list,
+) -> _Statement:
+    cache_key = (vendor, shape, location_bound, columns, relations)
+    found = _statements.get(cache_key)
+    if found is not None:
+        return found
+    names = _names_sql(vendor)
+    qs = build(PLACEHOLDERS, location_bound)
+    qs = qs.annotate(**{f"_{r}": RawSQL(names[r], ()) for r in relations})
+    qs = qs.order_by("number").values_list(*columns, *(f"_{r}" for r in relations))
+    sql, params = qs[:MAX_LOOKUP_RESULTS].query.sql_with_params()
+    by_value = {
+        PLACEHOLDERS.tenant: "tenant",
+        PLACEHOLDERS.location: "location",
+        PLACEHOLDERS.number: "value",
+        PLACEHOLDERS.text: "value",
+    }
+    slots = tuple(
+        by_value.get(p, ("const", p)) if isinstance(p, int | str) else ("const", p) for p in params
+    )
+    keys = (*columns, *relations)
+    statement = _Statement(sql, slots, keys, _special_keys(keys))
+    _statements[cache_key] = statement
+    return statement
+
+
+def fetch(
     *,
+    actor: Actor,
+    shape: Hashable,
+    build: Callable[[Placeholders, bool], QuerySet],
+    value: Any,
+    columns: tuple[str, ...],
+    relations: tuple[str, ...],
     prepared: bool = False,
 ) -> list[dict[str, Any]]:
+    """Rows of the query `build(placeholders, location_bound)` makes for `shape`, with the
+    active tenant, the actor's location and `value` in place of the placeholders.
+
+    `build` must give the same query for the same shape every time: it is called once.
+    """
     # The connection of this thread, looked up once: every attribute read through
     # django.db.connection is a lookup in a context-local store.
     db = connections[DEFAULT_DB_ALIAS]
-    sql = _statement(db.vendor, columns, relations, where, actor.location_bound)
-    params = [active_tenant().pk, *params]
-    if actor.location_bound:
-        params.append(actor.location.pk)
-    rows = _fetch(db, sql, params, prepared=prepared)
-    keys = (*columns, *relations)
-    special = _special_keys(keys)
+    location_bound = actor.location_bound
+    statement = _statement(db.vendor, shape, location_bound, build, columns, relations)
+    given = {
+        "tenant": active_tenant().pk,
+        "location": actor.location.pk if location_bound else None,
+        "value": value,
+    }
+    params = [given[s] if s.__class__ is str else s[1] for s in statement.slots]
+    rows = _fetch(db, statement.sql, params, prepared=prepared)
+    keys, special = statement.keys, statement.special
     return [_typed(dict(zip(keys, row, strict=True)), special) for row in rows]
-
-
-@cache
-def _statement(
-    vendor: str,
-    columns: tuple[str, ...],
-    relations: tuple[str, ...],
-    where: str,
-    location_bound: bool,
-) -> str:
-    names = _names_sql(vendor)
-    table = Customer._meta.db_table
-    select = [f"{table}.{c}" for c in columns] + [names[r] for r in relations]
-    sql = f"SELECT {', '.join(select)} FROM {table} WHERE {table}.tenant_id = %s AND ({where})"
-    if location_bound:
-        sql += f" AND {names['visible_at']}"
-    return sql + f" ORDER BY {table}.number LIMIT {MAX_LOOKUP_RESULTS}"
 
 
 class _PreparingCursor(psycopg.Cursor):
@@ -170,10 +219,9 @@ _JSON_KEYS = frozenset({"groups", "tags", "allowed_locations", "features"})
 _STAMP_KEYS = frozenset({"created_at", "updated_at"})
 
 
-@cache
 def _special_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
     """The keys of a row that `_typed` converts, in the row's order."""
-    wanted = _JSON_KEYS | _BOOLEANS | _STAMP_KEYS | {"date_of_birth"}
+    wanted = _JSON_KEYS | _BOOLEANS | _STAMP_KEYS | {"date_of_birth", "picture"}
     return tuple(k for k in keys if k in wanted)
 
 
@@ -193,69 +241,19 @@ def _typed(record: dict[str, Any], special: tuple[str, ...]) -> dict[str, Any]:
                 value = value.replace(tzinfo=dt.UTC)
             # The same spelling pydantic gives the other endpoints: UTC with "Z".
             record[key] = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        elif key == "picture":
+            del record["picture"]
+            record["picture_url"] = picture_url(record["number"]) if value else None
         elif value is not None:  # date_of_birth
             record[key] = value if isinstance(value, str) else value.isoformat()
-    if "picture" in record:
-        picture = record.pop("picture")
-        record["picture_url"] = picture_url(record["number"]) if picture else None
+    if "version" in record:
+        record["etag"] = entity_tag(record["number"], record["version"])
     return record
 
 
-def customer_record(*, actor: Actor, number: int) -> dict[str, Any]:
-    """The whole record of one customer as the API shows it, or NotFound."""
-    if not 1 <= number <= MAX_CUSTOMER_NUMBER:
-        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
-    found = _query(
-        actor,
-        RECORD_COLUMNS,
-        ("groups", "tags", "allowed_locations"),
-        "number = %s",
-        [number],
-        prepared=True,
-    )
-    if not found:
-        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
-    record = found[0]
-    record["etag"] = f'"{record["number"]}-{record["version"]}"'
-    return record
-
-
-def _summaries(
-    actor: Actor, where: str, params: list, *, prepared: bool = False
-) -> list[dict[str, Any]]:
-    summaries = _query(actor, SUMMARY_COLUMNS, ("groups",), where, params, prepared=prepared)
-    for summary in summaries:
-        summary["display_name"] = display_name(**{k: summary[k] for k in _NAME_PARTS})
-    return summaries
-
-
-# Any of a customer's phone numbers, in E.164 (one value for each placeholder).
-PHONE_MATCH = "phone_private_e164 = %s OR mobile_e164 = %s OR phone_business_e164 = %s"
-
-
-def summaries_by_phone(*, actor: Actor, e164: str) -> list[dict[str, Any]]:
-    """Caller ID: customers with this number as private, mobile or business phone.
-
-    Prepared: with no number stored as NULL (not "") the generic plan looks the number up
-    in the three phone indexes whatever it is (see Customer.phone_private_e164).
-    """
-    return _summaries(actor, PHONE_MATCH, [e164, e164, e164], prepared=True)
-
-
-def summaries_by_email(*, actor: Actor, email: str) -> list[dict[str, Any]]:
-    return _summaries(actor, "email = %s", [email])
-
-
-def summaries_by_card(*, actor: Actor, card: str) -> list[dict[str, Any]]:
-    from stammgast.cards.models import Card
-
-    cards = Card._meta.db_table
-    return _summaries(
-        actor,
-        f"id IN (SELECT customer_id FROM {cards} WHERE tenant_id = %s AND number = %s "
-        "AND NOT blocked)",
-        [active_tenant().pk, card],
-    )
+def with_display_name(summary: dict[str, Any]) -> dict[str, Any]:
+    summary["display_name"] = display_name(**{k: summary[k] for k in _NAME_PARTS})
+    return summary
 
 
 def picture_url(number: int) -> str:

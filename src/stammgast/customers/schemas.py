@@ -152,14 +152,3 @@ class HistoryEntry(Schema):
 class HistoryPage(Schema):
     items: list[HistoryEntry]
     next_cursor: str | None
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] | None = None
-
-
-class CardIn(Schema):
-    card: str
-    kind: str = "mifare"

@@ -1,4 +1,4 @@
-"""Reads of the customer master: visibility, search, lookup, history, keyset pages."""
+"""Reads of the customer master: visibility, lists, records, lookups, history."""
 
 from __future__ import annotations
 
@@ -6,25 +6,22 @@ import base64
 import binascii
 import datetime as dt
 import json
-import re
-from dataclasses import asdict, dataclass
-from dataclasses import fields as dataclass_fields
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from django.db import connection
-from django.db.models import Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError, NotFound
-from stammgast.core.text import fold, search_form
 from stammgast.tenants.actor import Actor
+from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, Tenant
 
 from . import records
-from .models import Customer, CustomerEvent
+from .filters import SORTS, CustomerFilter, apply_filter, check_filter, served_at
+from .models import Customer, CustomerEvent, CustomerGroup
 from .validation import is_plain_text, phone_to_e164
 
-MIN_SEARCH_TERM = 3
 MAX_PAGE = 200
 
 
@@ -32,29 +29,104 @@ def visible_customers(actor: Actor) -> QuerySet[Customer]:
     """The active tenant's customers this actor may see (location restrictions applied)."""
     qs = Customer.objects.all()
     if actor.location_bound:
-        qs = qs.filter(
-            Q(location_restricted=False)
-            | Q(
-                pk__in=Customer.allowed_locations.through.objects.filter(
-                    location_id=actor.location.pk
-                ).values("customer_id")
-            )
-        )
+        qs = qs.filter(served_at(location_id=actor.location.pk))
     return qs
 
 
-def get_customer(*, actor: Actor, number: int, for_update: bool = False) -> Customer:
-    qs = visible_customers(actor)
-    if for_update:
-        qs = (
-            qs.select_for_update(of=("self",))
-            if connection.features.has_select_for_update_of
-            else qs.select_for_update()
-        )
+def get_customer(*, actor: Actor, number: int) -> Customer:
     try:
-        return qs.get(number=number)
+        return visible_customers(actor).get(number=number)
     except Customer.DoesNotExist:
         raise NotFound(_("There is no customer %(n)s.") % {"n": number}) from None
+
+
+def new_customer_defaults(tenant: Tenant) -> dict[str, Any]:
+    """What a new customer of the tenant gets unless told otherwise (the group aside)."""
+    return {
+        "price_level": tenant.default_price_level,
+        "payment_method": tenant.default_payment_method,
+        "payment_term_days": tenant.default_payment_term_days,
+        "newsletter": tenant.default_newsletter,
+    }
+
+
+def default_group() -> CustomerGroup | None:
+    """The active tenant's group every new customer joins, if it has one."""
+    return CustomerGroup.objects.filter(is_default=True).first()
+
+
+def relation_names(customer: Customer) -> dict[str, list[str]]:
+    """Names of the customer's groups and tags and codes of its locations, sorted."""
+    through = Customer.groups.through.objects.filter(customer_id=customer.pk)
+    tags = Customer.tags.through.objects.filter(customer_id=customer.pk)
+    places = Customer.allowed_locations.through.objects.filter(customer_id=customer.pk)
+    return {
+        "groups": sorted(through.values_list("customergroup__name", flat=True)),
+        "tags": sorted(tags.values_list("tag__name", flat=True)),
+        "allowed_locations": sorted(places.values_list("location__code", flat=True))
+        if customer.location_restricted
+        else [],
+    }
+
+
+# --- for a bulk import ------------------------------------------------------------------
+
+E164_FIELDS = ("phone_private_e164", "phone_business_e164", "mobile_e164")
+
+
+def contact_values() -> Iterator[tuple]:
+    """(number, email, phone_private_e164, phone_business_e164, mobile_e164) of every
+    customer of the active tenant, streamed."""
+    return Customer.objects.values_list("number", "email", *E164_FIELDS).iterator(chunk_size=20_000)
+
+
+def numbers_by_email(emails: Iterable[str]) -> list[tuple[str, int]]:
+    """(email, number) of the customers with one of these e-mail addresses."""
+    emails = list(emails)
+    if not emails:
+        return []
+    return list(Customer.objects.filter(email__in=emails).values_list("email", "number"))
+
+
+def numbers_by_phone(phones: Iterable[str]) -> list[tuple]:
+    """(phone_private_e164, phone_business_e164, mobile_e164, number) of the customers with
+    one of these numbers (E.164) in any of their phone fields."""
+    phones = list(phones)
+    if not phones:
+        return []
+    match = Q()
+    for name in E164_FIELDS:
+        match |= Q(**{f"{name}__in": phones})
+    return list(Customer.objects.filter(match).values_list(*E164_FIELDS, "number"))
+
+
+def visible_numbers(*, actor: Actor, numbers: Iterable[int]) -> set[int]:
+    """Which of these customer numbers the actor may see."""
+    return set(
+        visible_customers(actor).filter(number__in=list(numbers)).values_list("number", flat=True)
+    )
+
+
+def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
+    """The customers the actor may see that the filter selects (unsorted)."""
+    return apply_filter(visible_customers(actor), f)
+
+
+def count_customers(*, actor: Actor, f: CustomerFilter) -> int:
+    return filter_customers(actor, f).count()
+
+
+def check_text_params(**params: str | None) -> None:
+    """Refuse lookup text no database can compare (NUL, broken surrogates)."""
+    errors = {
+        name: [_("Contains control characters.")]
+        for name, value in params.items()
+        if value and not is_plain_text(value)
+    }
+    if errors:
+        raise DomainError(
+            "invalid_parameter", _("Some parameters are not valid."), fields=errors, status=400
+        )
 
 
 # --- cursors ---------------------------------------------------------------------------
@@ -87,188 +159,6 @@ class Page:
     next_cursor: str | None
 
 
-# --- search ----------------------------------------------------------------------------
-
-
-def search_terms(q: str) -> list[str]:
-    """What search_text must contain for `q`: one substring per word, all must match.
-
-    Words are compared in search_form() spelling, the one search_text is stored in:
-    "Müller", "Mueller" and "muller" all look for "muller". Words of fewer than 3
-    characters are left out. A word that its spelling shortens to 2 characters ("Zoë",
-    "mue" while typing "Mueller") looks for a word starting with it (" zo", " mu"): two
-    characters are too short to look for anywhere. A phone number in any spelling
-    ("+49 151 2345678", "0151/2345678") is one word of digits.
-    """
-    q = q.strip()
-    if _PHONE_LIKE.fullmatch(q) and not q.isdigit():
-        digits = re.sub(r"\D", "", q)
-        if len(digits) < MIN_SEARCH_TERM:
-            return []
-        # "0049 30 ..." is stored as "4930...": the E.164 form says which digits count.
-        e164 = phone_to_e164(q) if digits.startswith("00") else None
-        return [e164[1:] if e164 else digits]
-    terms = []
-    for word in q.split():
-        if len(fold(word)) < MIN_SEARCH_TERM:
-            continue
-        form = search_form(word)
-        term = form if len(form) >= MIN_SEARCH_TERM else " " + form
-        if term not in terms:
-            terms.append(term)
-    return terms
-
-
-_PHONE_LIKE = re.compile(r"\+?[\d\s()/.-]+")
-
-
-def _sqlite_fts_query(terms: list[str]) -> str:
-    # Each term is a quoted phrase: FTS5's trigram tokenizer matches it as a substring.
-    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
-
-
-def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
-    """Customers of `qs` whose searchable fields contain every word of `q`."""
-    q = (q or "").strip()
-    if not q:
-        return qs
-    terms = search_terms(q)
-    number_match = Q(number=int(q)) if re.fullmatch(r"\d{1,7}", q) else Q(pk__in=[])
-    if not terms:
-        if re.fullmatch(r"\d{1,7}", q):
-            return qs.filter(number_match)
-        raise DomainError(
-            "search_too_short",
-            _("Enter at least %(n)d characters to search.") % {"n": MIN_SEARCH_TERM},
-            fields={"q": _("Enter at least %(n)d characters.") % {"n": MIN_SEARCH_TERM}},
-            status=400,
-        )
-    if connection.vendor == "postgresql":
-        # LIKE '%term%': with a pg_trgm GIN index on search_text, an index-assisted
-        # substring test, one per word.
-        text_match = Q()
-        for term in terms:
-            text_match &= Q(search_text__contains=term)
-        return qs.filter(text_match | number_match)
-    # SQLite: FTS5's trigram index for terms of 3+ characters, LIKE for word starts.
-    long_terms = [t for t in terms if not t.startswith(" ")]
-    text_match = Q()
-    for term in terms:
-        if term.startswith(" "):
-            text_match &= Q(search_text__contains=term)
-    if long_terms:
-        text_match &= Q(
-            pk__in=RawSQL(
-                "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s",
-                [_sqlite_fts_query(long_terms)],
-            )
-        )
-    return qs.filter(text_match | number_match)
-
-
-SORTS = {
-    "number": ("number",),
-    "-number": ("-number",),
-    "name": ("last_name", "first_name", "number"),
-    "-name": ("-last_name", "-first_name", "-number"),
-    "postcode": ("postcode", "number"),
-    "-postcode": ("-postcode", "-number"),
-    "created": ("created_at", "number"),
-    "-created": ("-created_at", "-number"),
-    "changed": ("updated_at", "number"),
-    "-changed": ("-updated_at", "-number"),
-}
-
-
-@dataclass
-class CustomerFilter:
-    """The filter of the customer list; Export exports exactly what it selects."""
-
-    q: str = ""
-    group: str | None = None
-    blocked: bool | None = None
-    location: str | None = None
-    newsletter: bool | None = None
-    price_level: int | None = None
-    tag: str | None = None
-    created_from: dt.date | None = None
-    created_to: dt.date | None = None
-    changed_from: dt.date | None = None
-    changed_to: dt.date | None = None
-    sort: str = "number"
-
-    def as_dict(self) -> dict[str, str]:
-        """The settings that are set, as text (for the export's filter file and links)."""
-        out = {}
-        for key, value in asdict(self).items():
-            if value in (None, "") or (key == "sort" and value == "number"):
-                continue
-            out[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        return out
-
-
-# The customer list's query parameters: the filter's fields, nothing else.
-FILTER_PARAMS = tuple(f.name for f in dataclass_fields(CustomerFilter))
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
-def check_text_params(**params: str | None) -> None:
-    """Refuse search and filter text no database can compare (NUL, broken surrogates)."""
-    errors = {
-        name: [_("Contains control characters.")]
-        for name, value in params.items()
-        if value and not is_plain_text(value)
-    }
-    if errors:
-        raise DomainError(
-            "invalid_parameter", _("Some parameters are not valid."), fields=errors, status=400
-        )
-
-
-def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:
-    check_text_params(q=f.q, group=f.group, tag=f.tag, location=f.location)
-    qs = visible_customers(actor)
-    qs = apply_search(qs, f.q)
-    if f.group:
-        qs = qs.filter(
-            pk__in=Customer.groups.through.objects.filter(customergroup__name=f.group).values(
-                "customer_id"
-            )
-        )
-    if f.tag:
-        qs = qs.filter(
-            pk__in=Customer.tags.through.objects.filter(tag__name=f.tag).values("customer_id")
-        )
-    if f.blocked is not None:
-        qs = qs.filter(blocked=f.blocked)
-    if f.newsletter is not None:
-        qs = qs.filter(newsletter=f.newsletter)
-    if f.price_level is not None:
-        qs = qs.filter(price_level=f.price_level)
-    if f.location:
-        # Customers that location may serve: unrestricted ones and those restricted to it.
-        qs = qs.filter(
-            Q(location_restricted=False)
-            | Q(
-                pk__in=Customer.allowed_locations.through.objects.filter(
-                    location__code=f.location
-                ).values("customer_id")
-            )
-        )
-    if f.created_from:
-        qs = qs.filter(created_at__gte=_day_start(f.created_from))
-    if f.created_to:
-        qs = qs.filter(created_at__lt=_day_start(f.created_to + dt.timedelta(days=1)))
-    if f.changed_from:
-        qs = qs.filter(updated_at__gte=_day_start(f.changed_from))
-    if f.changed_to:
-        qs = qs.filter(updated_at__lt=_day_start(f.changed_to + dt.timedelta(days=1)))
-    return qs
-
-
 def _cursor_value(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
@@ -296,13 +186,7 @@ def list_customers(
     `only` names the fields the caller shows; the others are not read (a page of the
     API's summaries needs 13 of about 50 columns)."""
     limit = max(1, min(limit, MAX_PAGE))
-    if f.sort not in SORTS:
-        raise DomainError(
-            "invalid_sort",
-            _("Unknown sort order."),
-            status=400,
-            fields={"sort": _("Choose one of: %(s)s.") % {"s": ", ".join(SORTS)}},
-        )
+    check_filter(f)
     order = SORTS[f.sort]
     fields = [o.lstrip("-") for o in order]
     qs = filter_customers(actor, f)
@@ -355,49 +239,81 @@ def attach_group_names(customers: list[Customer]) -> list[Customer]:
     return customers
 
 
-def customer_relation_names(customer: Customer) -> dict[str, list[str]]:
-    """Names of the customer's groups and tags and codes of its locations, in one query
-    (two when the customer is restricted to locations)."""
-    groups = (
-        Customer.groups.through.objects.filter(customer_id=customer.pk)
-        .annotate(kind=Value("groups"))
-        .values_list("kind", "customergroup__name")
-    )
-    tags = (
-        Customer.tags.through.objects.filter(customer_id=customer.pk)
-        .annotate(kind=Value("tags"))
-        .values_list("kind", "tag__name")
-    )
-    out: dict[str, list[str]] = {"groups": [], "tags": [], "allowed_locations": []}
-    for kind, name in groups.union(tags, all=True):
-        out[kind].append(name)
-    if customer.location_restricted:
-        out["allowed_locations"] = list(
-            Customer.allowed_locations.through.objects.filter(customer_id=customer.pk).values_list(
-                "location__code", flat=True
-            )
-        )
-    return {k: sorted(v) for k, v in out.items()}
-
-
 # --- lookup ----------------------------------------------------------------------------
 
+# Other ways of naming a customer at the till, added by the apps that own them (cards):
+# name -> resolve(tenant_id=..., value=...) giving a query of the customers' ids.
+LOOKUP_KEYS: dict[str, Callable[..., QuerySet]] = {}
 
-def lookup_customers(
-    *, actor: Actor, phone: str | None = None, email: str | None = None, card: str | None = None
-) -> list[dict]:
+
+def register_lookup(name: str, resolve: Callable[..., QuerySet]) -> None:
+    """Let `GET /customers/lookup?<name>=...` find customers through `resolve`.
+
+    `resolve(tenant_id=..., value=...)` must filter by the tenant it is given (not the
+    active one): its query is compiled once and run for every tenant.
+    """
+    LOOKUP_KEYS[name] = resolve
+
+
+def _visible(p: records.Placeholders, location_bound: bool) -> QuerySet[Customer]:
+    qs = Customer.all_tenants.filter(tenant_id=p.tenant)
+    return qs.filter(served_at(location_id=p.location)) if location_bound else qs
+
+
+def customer_record(*, actor: Actor, number: int) -> dict[str, Any]:
+    """The whole record of one customer as the API shows it (with its "etag"), or NotFound.
+
+    Prepared on PostgreSQL: the plan of a unique key does not depend on the value.
+    """
+    if not 1 <= number <= MAX_CUSTOMER_NUMBER:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
+    found = records.fetch(
+        actor=actor,
+        shape="record by number",
+        build=lambda p, bound: _visible(p, bound).filter(number=p.number),
+        value=number,
+        columns=records.RECORD_COLUMNS,
+        relations=records.RECORD_RELATIONS,
+        prepared=True,
+    )
+    if not found:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
+    return found[0]
+
+
+def _summaries(actor: Actor, shape: str, build, value, *, prepared: bool = False) -> list[dict]:
+    found = records.fetch(
+        actor=actor,
+        shape=shape,
+        build=build,
+        value=value,
+        columns=records.SUMMARY_COLUMNS,
+        relations=records.SUMMARY_RELATIONS,
+        prepared=prepared,
+    )
+    return [records.with_display_name(s) for s in found]
+
+
+def _by_phone(p: records.Placeholders, bound: bool) -> QuerySet[Customer]:
+    # Any of a customer's numbers. Prepared: with no number stored as NULL (not "") the
+    # generic plan looks the number up in the three phone indexes whatever it is (see
+    # Customer.phone_private_e164).
+    return _visible(p, bound).filter(
+        Q(phone_private_e164=p.text) | Q(mobile_e164=p.text) | Q(phone_business_e164=p.text)
+    )
+
+
+def lookup_customers(*, actor: Actor, **given: str | None) -> list[dict]:
     """Caller-ID, e-mail or card lookup: summaries of exact matches only, at most 20."""
-    given = [x for x in (phone, email, card) if x]
-    if len(given) != 1:
-        raise DomainError(
-            "lookup_needs_one",
-            _("Give exactly one of phone, email or card."),
-            status=400,
-            fields={"phone": _("Give exactly one of phone, email or card.")},
-        )
-    check_text_params(phone=phone, email=email, card=card)
-    if phone:
-        e164 = phone_to_e164(phone, actor.tenant.default_country)
+    keys = ("phone", "email", *LOOKUP_KEYS)
+    named = {k: v for k, v in given.items() if v}
+    if len(named) != 1 or not set(named) <= set(keys):
+        message = _("Give exactly one of %(keys)s.") % {"keys": ", ".join(keys)}
+        raise DomainError("lookup_needs_one", message, status=400, fields={"phone": message})
+    ((key, value),) = named.items()
+    check_text_params(**{key: value})
+    if key == "phone":
+        e164 = phone_to_e164(value, actor.tenant.default_country)
         if e164 is None:
             raise DomainError(
                 "invalid_phone",
@@ -405,10 +321,23 @@ def lookup_customers(
                 status=400,
                 fields={"phone": _("Not a phone number.")},
             )
-        return records.summaries_by_phone(actor=actor, e164=e164)
-    if email:
-        return records.summaries_by_email(actor=actor, email=email.strip().lower())
-    return records.summaries_by_card(actor=actor, card=card.strip())
+        return _summaries(actor, "summaries by phone", _by_phone, e164, prepared=True)
+    if key == "email":
+        return _summaries(
+            actor,
+            "summaries by email",
+            lambda p, bound: _visible(p, bound).filter(email=p.text),
+            value.strip().lower(),
+        )
+    resolve = LOOKUP_KEYS[key]
+    return _summaries(
+        actor,
+        f"summaries by {key}",
+        lambda p, bound: _visible(p, bound).filter(
+            pk__in=resolve(tenant_id=p.tenant, value=p.text)
+        ),
+        value.strip(),
+    )
 
 
 # --- history ---------------------------------------------------------------------------

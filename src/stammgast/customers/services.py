@@ -1,14 +1,25 @@
-"""Writes to the customer master: one function per use case, each recording history."""
+"""Writes to the customer master: every change is planned, then applied.
+
+Planning (`plan_create`, `plan_update`) validates and normalises the input with the field
+rules, checks permissions, gives new customers their numbers and computes the history
+entry; it writes nothing and raises a DomainError naming every bad field. Applying
+(`apply_plans`) writes planned customers, their links and their history in the caller's
+transaction. The API, the portal, the CLI and the import all go through both steps, so a
+customer imported from a file is stored exactly as one created by hand; the import only
+applies a thousand plans at a time, by COPY on PostgreSQL (`BulkApply`).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,22 +28,19 @@ from stammgast.core.errors import (
     Conflict,
     DomainError,
     FieldErrors,
+    NotFound,
     PermissionDenied,
     PreconditionFailed,
 )
+from stammgast.core.idempotency import run_once
+from stammgast.core.tenancy import TenantNotActive, active_tenant
 from stammgast.core.text import search_form
 from stammgast.tenants.actor import Actor
-from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, Location, Tenant
+from stammgast.tenants.models import Location, Tenant
 
-from . import selectors
-from .models import (
-    Customer,
-    CustomerEvent,
-    CustomerGroup,
-    FeatureDefinition,
-    FeatureType,
-    Tag,
-)
+from . import events, lock_objects, numbers, selectors
+from .bulk import Background, Table, check_references_at_once, defer_references
+from .models import Customer, CustomerEvent, CustomerGroup, FeatureDefinition, FeatureType, Tag
 from .validation import (
     BLOCK_FIELDS,
     CONTEXT_FIELDS,
@@ -42,61 +50,43 @@ from .validation import (
     clean_customer_data,
 )
 
-# Long texts are not copied into the history; the entry says how long they became.
-_SUMMARISED_FIELDS = {"third_party_memo", "comments"}
-_UNTRACKED_FIELDS = {"phone_private_e164", "phone_business_e164", "mobile_e164"}
-
-
 # --- helpers ---------------------------------------------------------------------------
 
 
-def build_search_text(customer: Customer) -> str:
-    """The searchable fields in search_form() spelling: "17 anna muller koln ...".
-
-    Search compares the typed words, in the same spelling, as substrings of this text.
-    """
+def build_search_text(values: Mapping[str, Any]) -> str:
+    """The searchable fields of a customer's values in search_form() spelling:
+    "17 anna muller koln ...". Search compares the typed words, in the same spelling, as
+    substrings of this text."""
     parts = [
-        str(customer.number),
-        customer.first_name,
-        customer.last_name,
-        customer.company_name,
-        customer.alias,
-        customer.city,
-        customer.email,
-        customer.postcode,
+        str(values["number"]),
+        values["first_name"],
+        values["last_name"],
+        values["company_name"],
+        values["alias"],
+        values["city"],
+        values["email"],
+        values["postcode"],
     ]
-    for e164 in (customer.phone_private_e164, customer.phone_business_e164, customer.mobile_e164):
+    for key in ("phone_private_e164", "phone_business_e164", "mobile_e164"):
+        e164 = values[key]
         if e164:
             # "+4930123456" is typed as "030123456" too.
             parts += [e164[1:], "0" + e164[3:] if e164.startswith("+49") else ""]
     return search_form(" ".join(p for p in parts if p))
 
 
-def _history_value(field: str, value: Any) -> Any:
-    if field in _SUMMARISED_FIELDS:
-        return _("(%(n)d characters)") % {"n": len(value)} if value else ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+@cache
+def _customers() -> Table:
+    return Table(Customer)
 
 
-def _record_event(
-    *, actor: Actor, customer: Customer, action: str, changes: dict, at=None
-) -> CustomerEvent:
-    return CustomerEvent.objects.create(
-        tenant=actor.tenant,
-        customer=customer,
-        at=at or timezone.now(),
-        action=action,
-        user=actor.user,
-        api_client=actor.api_client,
-        actor_label=actor.label[:200],
-        location_code=actor.location.code if actor.location else "",
-        changes=changes,
-    )
+@cache
+def _model_defaults() -> dict[str, Any]:
+    """What a new customer has in each column unless the input or the tenant says else."""
+    return _customers().defaults()
 
 
-def _check_field_permissions(actor: Actor, fields: set[str]) -> None:
+def _permission_errors(actor: Actor, fields: set[str]) -> dict[str, list[str]]:
     errors = FieldErrors()
     if not actor.can("customers.change_payment"):
         for f in sorted(fields & PAYMENT_FIELDS):
@@ -109,76 +99,17 @@ def _check_field_permissions(actor: Actor, fields: set[str]) -> None:
             "third_party_memo",
             _("The third-party memo is read-only; only third-party systems write it."),
         )
-    if errors:
+    return errors.errors
+
+
+def _check_field_permissions(actor: Actor, fields: set[str]) -> None:
+    if errors := _permission_errors(actor, fields):
         raise PermissionDenied(
-            _("You may not change some of these fields."),
-            code="field_not_allowed",
-            fields=errors.errors,
+            _("You may not change some of these fields."), code="field_not_allowed", fields=errors
         )
 
 
-def _resolve_relations(tenant: Tenant, cleaned: Mapping[str, Any]) -> dict[str, list]:
-    """Names of groups/tags and codes of locations -> objects; unknown ones are errors."""
-    errors = FieldErrors()
-    resolved: dict[str, list] = {}
-    if "groups" in cleaned:
-        groups = {g.name: g for g in CustomerGroup.objects.filter(name__in=cleaned["groups"])}
-        for name in cleaned["groups"]:
-            if name not in groups:
-                errors.add("groups", _("There is no customer group %(name)s.") % {"name": name})
-        resolved["groups"] = [groups[n] for n in cleaned["groups"] if n in groups]
-    if "tags" in cleaned:
-        tags = {t.name: t for t in Tag.objects.filter(name__in=cleaned["tags"])}
-        for name in cleaned["tags"]:
-            if name not in tags:
-                tags[name] = Tag.objects.create(tenant=tenant, name=name)
-        resolved["tags"] = [tags[n] for n in cleaned["tags"]]
-    if "allowed_locations" in cleaned:
-        locs = {
-            loc.code: loc for loc in Location.objects.filter(code__in=cleaned["allowed_locations"])
-        }
-        for code in cleaned["allowed_locations"]:
-            if code not in locs:
-                errors.add(
-                    "allowed_locations", _("There is no location %(code)s.") % {"code": code}
-                )
-        resolved["allowed_locations"] = [locs[c] for c in cleaned["allowed_locations"] if c in locs]
-    errors.raise_if_any("invalid", _("Some fields are not valid."))
-    return resolved
-
-
-def _check_features(values: Mapping[str, Any]) -> dict[str, Any]:
-    definitions = {d.key: d for d in FeatureDefinition.objects.filter(key__in=list(values))}
-    errors = FieldErrors()
-    cleaned: dict[str, Any] = {}
-    for key, value in values.items():
-        definition = definitions.get(key)
-        if definition is None:
-            errors.add(f"features.{key}", _("This tenant has no feature %(key)s.") % {"key": key})
-            continue
-        if value in (None, ""):
-            continue
-        ok = {
-            FeatureType.TEXT: lambda v: isinstance(v, str) and len(v) <= 1000,
-            FeatureType.NUMBER: lambda v: isinstance(v, int) and not isinstance(v, bool),
-            FeatureType.BOOLEAN: lambda v: isinstance(v, bool),
-            FeatureType.DATE: _is_iso_date,
-            FeatureType.CHOICE: lambda v, d=definition: v in d.choices,
-        }[definition.type](value)
-        if not ok:
-            errors.add(
-                f"features.{key}",
-                _("Not a valid value for %(label)s (%(type)s).")
-                % {"label": definition.label, "type": definition.get_type_display()},
-            )
-        cleaned[key] = value
-    errors.raise_if_any("invalid", _("Some fields are not valid."))
-    return cleaned
-
-
 def _is_iso_date(value: Any) -> bool:
-    import datetime as dt
-
     try:
         dt.date.fromisoformat(value)
     except (TypeError, ValueError):
@@ -186,171 +117,219 @@ def _is_iso_date(value: Any) -> bool:
     return True
 
 
-def _model_default(field: str) -> Any:
-    if field in RELATION_FIELDS:
-        return []
-    try:
-        return Customer._meta.get_field(field).get_default()
-    except FieldDoesNotExist:
-        return None
+_FEATURE_RULES = {
+    FeatureType.TEXT: lambda v, d: isinstance(v, str) and len(v) <= 1000,
+    FeatureType.NUMBER: lambda v, d: isinstance(v, int) and not isinstance(v, bool),
+    FeatureType.BOOLEAN: lambda v, d: isinstance(v, bool),
+    FeatureType.DATE: lambda v, d: _is_iso_date(v),
+    FeatureType.CHOICE: lambda v, d: v in d.choices,
+}
 
 
-def _relation_names(customer: Customer) -> dict[str, list[str]]:
-    return {
-        "groups": sorted(g.name for g in customer.groups.all()),
-        "tags": sorted(t.name for t in customer.tags.all()),
-        "allowed_locations": sorted(loc.code for loc in customer.allowed_locations.all()),
-    }
+# --- plan ------------------------------------------------------------------------------
 
 
-# --- number allocation -----------------------------------------------------------------
+@dataclass
+class PlanContext:
+    """What planning needs besides the input, looked up once for one call or one batch."""
 
+    actor: Actor
+    tenant: Tenant
+    defaults: dict[str, Any]
+    default_group: CustomerGroup | None
+    now: dt.datetime
+    # A bulk creation's reserved numbers and the numbers in use; None: one at a time.
+    block: numbers.NumberBlock | None = None
+    taken: numbers.Bitmap | None = None
+    _groups: dict[str, CustomerGroup] = field(default_factory=dict)
+    _locations: dict[str, Location] = field(default_factory=dict)
+    _features: dict[str, FeatureDefinition | None] = field(default_factory=dict)
 
-def _next_free_in(lower: int, upper: int, taken_ranges: list[tuple[int, int]]) -> int | None:
-    """The lowest number from `lower` to `upper` not yet a customer's and not in a range."""
-    candidate = lower
-    while candidate <= upper:
-        for low, high in taken_ranges:
-            if low <= candidate <= high:
-                candidate = high + 1
-                break
-        else:
-            window_end = min(upper, candidate + 999)
-            used = set(
-                Customer.objects.filter(number__gte=candidate, number__lte=window_end).values_list(
-                    "number", flat=True
-                )
-            )
-            for n in range(candidate, window_end + 1):
-                if n in used:
-                    continue
-                if any(low <= n <= high for low, high in taken_ranges):
-                    break
-                return n
-            else:
-                candidate = window_end + 1
-                continue
-            candidate = n
-    return None
+    @property
+    def region(self) -> str:
+        return self.tenant.default_country
 
+    def next_number(self) -> int:
+        if self.block is not None:
+            return self.block.take()
+        return numbers.allocate_number(tenant=self.tenant, location=self.actor.location)
 
-def allocate_customer_number(*, tenant: Tenant, location: Location | None) -> int:
-    """Next free number: from the location's own range if it has one, else tenant-wide.
-
-    Locks the counter row so concurrent creations never hand out one number twice. The
-    search never goes back below the counter: a number once given stays retired, even when
-    its customer is gone.
-    """
-    if location is not None and location.has_number_range:
-        loc = Location.objects.select_for_update().filter(pk=location.pk).first()
-        if loc is None:
-            # An actor built before its location left the group (e.g. a cached API key).
-            raise Conflict(
-                "location_moved",
-                _("Location %(code)s no longer belongs to this customer base.")
-                % {"code": location.code},
-            )
-        number = _next_free_in(loc.number_counter + 1, loc.number_to, [])
-        if number is None:
-            raise Conflict(
-                "number_range_exhausted",
-                _("The number range %(low)d-%(high)d of location %(code)s is used up.")
-                % {"low": loc.number_from, "high": loc.number_to, "code": loc.code},
-            )
-        Location.objects.filter(pk=loc.pk).update(number_counter=number)
-        return number
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    ranges = list(
-        Location.objects.filter(number_from__isnull=False).values_list("number_from", "number_to")
-    )
-    number = _next_free_in(locked.number_counter + 1, MAX_CUSTOMER_NUMBER, ranges)
-    if number is None:
-        raise Conflict("numbers_exhausted", _("All customer numbers are in use."))
-    Tenant.objects.filter(pk=tenant.pk).update(number_counter=number)
-    return number
-
-
-# --- use cases -------------------------------------------------------------------------
-
-
-def tenant_defaults(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "price_level": tenant.default_price_level,
-        "payment_method": tenant.default_payment_method,
-        "payment_term_days": tenant.default_payment_term_days,
-        "newsletter": tenant.default_newsletter,
-    }
-
-
-@transaction.atomic
-def create_customer(*, actor: Actor, data: Mapping[str, Any]) -> Customer:
-    """Create a customer with the tenant's defaults, a number, and a history entry."""
-    actor.require("customers.create", _("You may not create customers."))
-    tenant = Tenant.objects.get(pk=actor.tenant.pk)
-    cleaned = clean_customer_data(data, default_region=tenant.default_country)
-    defaults = tenant_defaults(tenant)
-    _check_field_permissions(
-        actor, {k for k, v in cleaned.items() if v != defaults.get(k, _model_default(k))}
-    )
-    relations = _resolve_relations(tenant, cleaned)
-    if "features" in cleaned:
-        cleaned["features"] = _check_features(cleaned["features"])
-
-    values = {
-        **tenant_defaults(tenant),
-        **{k: v for k, v in cleaned.items() if k not in RELATION_FIELDS},
-    }
-    if "number" in values:
-        if Customer.objects.filter(number=values["number"]).exists():
+    def check_number_free(self, number: int) -> None:
+        if self.taken is None:
+            numbers.check_number_free(number)
+        elif number in self.taken:
             raise Conflict(
                 "number_taken",
-                _("Customer number %(n)d is taken.") % {"n": values["number"]},
+                _("Customer number %(n)d is taken.") % {"n": number},
                 fields={"number": _("This number is taken.")},
             )
+
+    def resolve(self, given: Mapping[str, list[str]]) -> dict[str, list]:
+        """Names of groups and tags and codes of locations -> objects (a tag not yet known
+        stays a name, created when applied); unknown groups and locations are errors."""
+        errors = FieldErrors()
+        resolved: dict[str, list] = {}
+        if "groups" in given:
+            missing = [n for n in given["groups"] if n not in self._groups]
+            if missing:
+                self._groups.update(
+                    (g.name, g) for g in CustomerGroup.objects.filter(name__in=missing)
+                )
+            for name in given["groups"]:
+                if name not in self._groups:
+                    errors.add("groups", _("There is no customer group %(name)s.") % {"name": name})
+            resolved["groups"] = [self._groups[n] for n in given["groups"] if n in self._groups]
+        if "tags" in given:
+            known = {t.name: t for t in Tag.objects.filter(name__in=given["tags"])}
+            resolved["tags"] = [known.get(n, n) for n in given["tags"]]
+        if "allowed_locations" in given:
+            missing = [c for c in given["allowed_locations"] if c not in self._locations]
+            if missing:
+                self._locations.update(
+                    (loc.code, loc) for loc in Location.objects.filter(code__in=missing)
+                )
+            for code in given["allowed_locations"]:
+                if code not in self._locations:
+                    errors.add(
+                        "allowed_locations", _("There is no location %(code)s.") % {"code": code}
+                    )
+            resolved["allowed_locations"] = [
+                self._locations[c] for c in given["allowed_locations"] if c in self._locations
+            ]
+        errors.raise_if_any("invalid", _("Some fields are not valid."))
+        return resolved
+
+    def check_features(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        missing = [k for k in values if k not in self._features]
+        if missing:
+            found = {d.key: d for d in FeatureDefinition.objects.filter(key__in=missing)}
+            self._features.update((k, found.get(k)) for k in missing)
+        errors = FieldErrors()
+        cleaned: dict[str, Any] = {}
+        for key, value in values.items():
+            definition = self._features[key]
+            if definition is None:
+                errors.add(
+                    f"features.{key}", _("This tenant has no feature %(key)s.") % {"key": key}
+                )
+                continue
+            if value in (None, ""):
+                continue
+            if not _FEATURE_RULES[definition.type](value, definition):
+                errors.add(
+                    f"features.{key}",
+                    _("Not a valid value for %(label)s (%(type)s).")
+                    % {"label": definition.label, "type": definition.get_type_display()},
+                )
+            cleaned[key] = value
+        errors.raise_if_any("invalid", _("Some fields are not valid."))
+        return cleaned
+
+
+def planning_context(
+    *,
+    actor: Actor,
+    block: numbers.NumberBlock | None = None,
+    taken: numbers.Bitmap | None = None,
+) -> PlanContext:
+    tenant = Tenant.objects.get(pk=actor.tenant.pk)
+    return PlanContext(
+        actor=actor,
+        tenant=tenant,
+        defaults=selectors.new_customer_defaults(tenant),
+        default_group=selectors.default_group(),
+        now=timezone.now(),
+        block=block,
+        taken=taken,
+    )
+
+
+@dataclass(slots=True)
+class CustomerPlan:
+    """One customer to write, as the rules made it of the input."""
+
+    action: str  # "create", "update" or "unchanged"
+    number: int
+    # create: every column of the new customer; update: the columns that change.
+    row: dict[str, Any]
+    changes: dict[str, list]
+    # Links to set: groups and locations as objects, tags as objects or new names.
+    relations: dict[str, list] = field(default_factory=dict)
+    customer: Customer | None = None  # update: the customer as stored
+
+
+def _names(objects: Iterable) -> list[str]:
+    return sorted(o if isinstance(o, str) else getattr(o, "code", None) or o.name for o in objects)
+
+
+def plan_create(
+    *,
+    ctx: PlanContext,
+    data: Mapping[str, Any],
+    stamps: Mapping[str, dt.datetime] | None = None,
+) -> CustomerPlan:
+    """A new customer: the tenant's defaults, the input, a number, the history entry.
+
+    `stamps` (created_at, updated_at) keep the times a customer had in another system,
+    for an import of an export.
+    """
+    actor = ctx.actor
+    actor.require("customers.create", _("You may not create customers."))
+    cleaned = clean_customer_data(data, default_region=ctx.region)
+    defaults, model_defaults = ctx.defaults, _model_defaults()
+    if not (
+        actor.can("customers.change_payment")
+        and actor.can("customers.block")
+        and actor.can("customers.third_party_memo")
+    ):
+        _check_field_permissions(
+            actor,
+            {
+                k
+                for k, v in cleaned.items()
+                if v != defaults.get(k, model_defaults.get(k, [] if k in RELATION_FIELDS else None))
+            },
+        )
+    given = {k: cleaned.pop(k) for k in RELATION_FIELDS if k in cleaned}
+    relations = ctx.resolve(given) if given else {}
+    if "features" in cleaned:
+        cleaned["features"] = ctx.check_features(cleaned["features"])
+    values = {**defaults, **cleaned}
+    if "number" in values:
+        ctx.check_number_free(values["number"])
     else:
-        values["number"] = allocate_customer_number(tenant=tenant, location=actor.location)
-    now = timezone.now()
-    customer = Customer(
-        tenant=tenant, created_at=now, updated_at=now, created_location=actor.location, **values
+        values["number"] = ctx.next_number()
+    if "groups" not in relations and ctx.default_group is not None:
+        relations["groups"] = [ctx.default_group]
+
+    row = model_defaults.copy()
+    row.update(values)
+    if "features" not in cleaned:
+        row["features"] = {}
+    created = (stamps or {}).get("created_at") or ctx.now
+    row["tenant_id"] = ctx.tenant.pk
+    row["created_location_id"] = actor.location.pk if actor.location else None
+    row["created_at"] = created
+    row["updated_at"] = (stamps or {}).get("updated_at") or created
+    row["location_restricted"] = bool(relations.get("allowed_locations"))
+    row["search_text"] = build_search_text(row)
+    changes = events.creation_changes(
+        values, {name: _names(objects) for name, objects in relations.items()}
     )
-    if "allowed_locations" in relations:
-        customer.location_restricted = bool(relations["allowed_locations"])
-    customer.search_text = build_search_text(customer)
-    try:
-        with transaction.atomic():
-            customer.save()
-    except IntegrityError:
-        raise Conflict(
-            "number_taken",
-            _("Customer number %(n)d is taken.") % {"n": values["number"]},
-            fields={"number": _("This number is taken.")},
-        ) from None
-    if "groups" not in relations and tenant.default_group_id:
-        relations["groups"] = [tenant.default_group]
-    for name, objects in relations.items():
-        getattr(customer, name).set(objects)
-
-    changes = {
-        k: [None, _history_value(k, v)]
-        for k, v in values.items()
-        if v not in ("", None, {}, []) and k not in _UNTRACKED_FIELDS
-    }
-    for name, objects in relations.items():
-        if objects:
-            changes[name] = [None, sorted(getattr(o, "code", None) or o.name for o in objects)]
-    _record_event(
-        actor=actor, customer=customer, action=CustomerEvent.Action.CREATED, changes=changes, at=now
-    )
-    return customer
+    return CustomerPlan("create", values["number"], row, changes, relations)
 
 
-@transaction.atomic
-def update_customer(
-    *, actor: Actor, number: int, data: Mapping[str, Any], expected_version: int | None = None
-) -> Customer:
-    """Change some fields of a customer; refuses if `expected_version` is stale."""
+def plan_update(
+    *,
+    ctx: PlanContext,
+    customer: Customer,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> CustomerPlan:
+    """What changes when `data` is applied to the stored `customer` (nothing changes when
+    the values are those stored: the plan is then "unchanged")."""
+    actor = ctx.actor
     actor.require("customers.change", _("You may not change customers."))
-    customer = selectors.get_customer(actor=actor, number=number, for_update=True)
     if expected_version is not None and customer.version != expected_version:
         raise PreconditionFailed(
             "stale_version",
@@ -371,50 +350,270 @@ def update_customer(
         f: getattr(customer, f) for f in data if f not in RELATION_FIELDS and hasattr(customer, f)
     }
     current.update({f: getattr(customer, f) for f in CONTEXT_FIELDS})
-    cleaned = clean_customer_data(
-        data, current=current, default_region=actor.tenant.default_country
-    )
-    relations = _resolve_relations(actor.tenant, cleaned)
+    cleaned = clean_customer_data(data, current=current, default_region=ctx.region)
+    given = {k: cleaned.pop(k) for k in RELATION_FIELDS if k in cleaned}
+    relations = ctx.resolve(given) if given else {}
     if "features" in cleaned:
-        cleaned["features"] = _check_features(cleaned["features"])
+        cleaned["features"] = ctx.check_features(cleaned["features"])
 
     changes: dict[str, list] = {}
-    for field, value in cleaned.items():
-        if field in RELATION_FIELDS:
-            continue
-        old = getattr(customer, field)
+    row: dict[str, Any] = {}
+    for name, value in cleaned.items():
+        old = getattr(customer, name)
         if old != value:
-            if field not in _UNTRACKED_FIELDS:
-                changes[field] = [_history_value(field, old), _history_value(field, value)]
-            setattr(customer, field, value)
-    before = _relation_names(customer) if relations else {}
-    for name, objects in relations.items():
-        new_names = sorted(getattr(o, "code", None) or o.name for o in objects)
-        if before[name] != new_names:
-            changes[name] = [before[name], new_names]
+            row[name] = value
+            if name not in events.UNTRACKED_FIELDS:
+                changes[name] = events.change(name, old, value)
+    if relations:
+        before = selectors.relation_names(customer)
+        for name, objects in list(relations.items()):
+            after = _names(objects)
+            if before[name] != after:
+                changes[name] = [before[name], after]
+            else:
+                del relations[name]
     # Permissions are checked on what really changes: sending back an unchanged value
     # (a full form, a POS echoing the record) is not an attempt to change it.
     _check_field_permissions(actor, set(changes))
     if not changes:
-        return customer
+        return CustomerPlan("unchanged", customer.number, {}, {}, {}, customer)
+    if "allowed_locations" in relations:
+        row["location_restricted"] = bool(relations["allowed_locations"])
+    row["updated_at"] = ctx.now
+    row["version"] = customer.version + 1
+    row["search_text"] = build_search_text({**customer.__dict__, **row})
+    return CustomerPlan("update", customer.number, row, changes, relations, customer)
 
-    for name, objects in relations.items():
-        if name in changes:
-            getattr(customer, name).set(objects)
-    if "allowed_locations" in changes:
-        customer.location_restricted = bool(relations["allowed_locations"])
-    now = timezone.now()
-    customer.updated_at = now
-    customer.version += 1
-    customer.search_text = build_search_text(customer)
-    customer.save()
-    action = CustomerEvent.Action.UPDATED
-    if set(changes) == {"blocked", "lock_text"} or set(changes) == {"blocked"}:
-        action = (
-            CustomerEvent.Action.BLOCKED if customer.blocked else CustomerEvent.Action.UNBLOCKED
+
+# --- apply -----------------------------------------------------------------------------
+
+
+def _links(plans: Iterable[CustomerPlan], ids: Iterable[int], tags: dict[str, Tag]) -> dict:
+    """Rows of the link tables for the relations the plans set, by link model."""
+    out: dict[Any, list[dict]] = {}
+    for plan, pk in zip(plans, ids, strict=True):
+        for name, objects in plan.relations.items():
+            through = getattr(Customer, name).through
+            target = getattr(Customer, name).field.m2m_reverse_field_name() + "_id"
+            rows = out.setdefault(through, [])
+            for obj in objects:
+                obj = tags[obj] if isinstance(obj, str) else obj
+                rows.append({"customer_id": pk, target: obj.pk})
+    return out
+
+
+def _create_new_tags(plans: Iterable[CustomerPlan], tenant: Tenant) -> dict[str, Tag]:
+    names = {o for p in plans for o in p.relations.get("tags", ()) if isinstance(o, str)}
+    if not names:
+        return {}
+    Tag.objects.bulk_create([Tag(tenant=tenant, name=n) for n in names], ignore_conflicts=True)
+    return {t.name: t for t in Tag.objects.filter(name__in=names)}
+
+
+def _event(plan: CustomerPlan, ctx: PlanContext, customer_id: int | None) -> events.Event:
+    if plan.action == "create":
+        return events.customer_created(
+            actor=ctx.actor, customer_id=customer_id, changes=plan.changes, at=ctx.now
         )
-    _record_event(actor=actor, customer=customer, action=action, changes=changes, at=now)
-    return customer
+    return events.customer_changed(
+        actor=ctx.actor,
+        customer_id=customer_id,
+        changes=plan.changes,
+        blocked=plan.row.get("blocked", plan.customer.blocked),
+        at=ctx.now,
+    )
+
+
+def _check_tenant(ctx: PlanContext) -> None:
+    # Bulk inserts pass TenantOwned.save by: the same refusal, once for the batch.
+    if ctx.tenant.pk != active_tenant().pk:
+        raise TenantNotActive("Refusing to write rows of another tenant.")
+
+
+def _apply_updates(plans: list[CustomerPlan], ctx: PlanContext, tags: dict[str, Tag]) -> list[dict]:
+    """Write the planned changes; their history entries, to be saved with the others."""
+    if not plans:
+        return []
+    changed = [p.customer for p in plans]
+    for plan in plans:
+        for name, value in plan.row.items():
+            setattr(plan.customer, name, value)
+    columns = sorted({name for p in plans for name in p.row})
+    Customer.all_tenants.bulk_update(changed, columns, batch_size=500)
+    with_links = [p for p in plans if p.relations]
+    for plan in with_links:
+        for name in plan.relations:
+            getattr(Customer, name).through.objects.filter(customer_id=plan.customer.pk).delete()
+    for through, rows in _links(with_links, [p.customer.pk for p in with_links], tags).items():
+        through.objects.bulk_create([through(**r) for r in rows])
+    return [_event(p, ctx, p.customer.pk) for p in plans]
+
+
+def apply_plans(plans: list[CustomerPlan], *, ctx: PlanContext) -> list[Customer | None]:
+    """Write planned customers, their links and their history, in the caller's transaction.
+
+    Returns, in the plans' order, the customer created or changed (None for "unchanged").
+    """
+    _check_tenant(ctx)
+    tags = _create_new_tags(plans, ctx.tenant)
+    creates = [p for p in plans if p.action == "create"]
+    updates = [p for p in plans if p.action == "update"]
+    history = _apply_updates(updates, ctx, tags)
+    new = [Customer(**p.row) for p in creates]
+    try:
+        with transaction.atomic():
+            Customer.all_tenants.bulk_create(new, batch_size=500)
+    except IntegrityError:
+        # An explicit number taken meanwhile by someone else (the check came first).
+        raise Conflict(
+            "number_taken",
+            _("One of the customer numbers was taken meanwhile; try again."),
+            fields={"number": _("This number is taken.")},
+        ) from None
+    for through, rows in _links(creates, [c.pk for c in new], tags).items():
+        through.objects.bulk_create([through(**r) for r in rows])
+    history += [_event(p, ctx, c.pk) for p, c in zip(creates, new, strict=True)]
+    events.save_events(history)
+    made = dict(zip(map(id, creates), new, strict=True))
+    return [made.get(id(p)) or p.customer if p.action != "unchanged" else None for p in plans]
+
+
+class BulkApply:
+    """Applies batches of plans for an import: changes at once, new customers, their links
+    and all history entries by COPY in a thread while the next batch is planned
+    (PostgreSQL), or at once by `apply_plans` (SQLite).
+
+    Use inside the import's transaction; `finish()` before it ends.
+    """
+
+    def __init__(self, ctx: PlanContext) -> None:
+        self.ctx = ctx
+        self.copy = connection.vendor == "postgresql"
+        self.background = Background()
+        self.references = ""
+        if self.copy:
+            self.tables = {
+                "customers": _customers(),
+                "events": Table(CustomerEvent),
+                **{name: Table(getattr(Customer, name).through) for name in RELATION_FIELDS},
+            }
+            for table in self.tables.values():
+                table.find_sequence()
+            self.references = check_references_at_once(list(self.tables.values()))
+
+    def wait(self) -> None:
+        """Until the last batch is written: the connection is the caller's again."""
+        self.background.wait()
+
+    def apply(self, plans: list[CustomerPlan]) -> None:
+        self.background.wait()
+        if not self.copy:
+            apply_plans(plans, ctx=self.ctx)
+            return
+        _check_tenant(self.ctx)
+        tags = _create_new_tags(plans, self.ctx.tenant)
+        creates = [p for p in plans if p.action == "create"]
+        updates = [p for p in plans if p.action == "update"]
+        history = _apply_updates(updates, self.ctx, tags)
+        connection.ensure_connection()
+        raw = connection.connection
+        tables, ctx = self.tables, self.ctx
+
+        def work() -> None:
+            ids = tables["customers"].reserve_ids(raw, len(creates))
+            tables["customers"].copy(raw, ids, [p.row for p in creates])
+            for through, rows in _links(creates, ids, tags).items():
+                table = next(t for t in tables.values() if t.model is through)
+                table.copy(raw, table.reserve_ids(raw, len(rows)), rows)
+            rows = history + [_event(p, ctx, pk) for p, pk in zip(creates, ids, strict=True)]
+            tables["events"].copy(raw, tables["events"].reserve_ids(raw, len(rows)), rows)
+
+        self.background.submit(work)
+
+    def finish(self) -> None:
+        self.background.wait()
+        defer_references(self.references)
+
+    def close(self) -> None:
+        """After a failure: wait for the thread, keep its error to ourselves."""
+        self.background.close()
+
+
+# --- bulk creation --------------------------------------------------------------------
+
+# A set of customer numbers, one bit each: the numbers in use, those a file names.
+NumberSet = numbers.Bitmap
+
+
+def reserve_numbers(
+    *, actor: Actor, count: int, skip: NumberSet | None = None, keep: bool = True
+) -> numbers.NumberBlock:
+    """Numbers for `count` customers a bulk creation will make, in a short transaction of
+    their own (call it before the bulk creation's transaction). `keep=False` for a dry run:
+    the numbers a real run would get now, the counter left as it is."""
+    tenant = Tenant.objects.get(pk=actor.tenant.pk)
+    if count:
+        actor.require("customers.create", _("You may not create customers."))
+    return numbers.reserve_numbers(
+        tenant=tenant, location=actor.location, count=count, skip=skip, keep=keep
+    )
+
+
+def release_unused_numbers(block: numbers.NumberBlock) -> None:
+    """After the bulk creation's transaction: give back the numbers it did not use."""
+    numbers.release_unused(block)
+
+
+def lock_customers_for_import(*, actor: Actor, numbers: set[int]) -> dict[int, Customer]:
+    """The tenant's customers with these numbers (visible to the actor or not), locked
+    until the import's transaction ends, by number."""
+    found = lock_objects.customers_for_update(Customer.objects.all(), numbers)
+    return {c.number: c for c in found}
+
+
+# --- use cases -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _create_customer(actor: Actor, data: Mapping[str, Any]) -> Customer:
+    ctx = planning_context(actor=actor)
+    plan = plan_create(ctx=ctx, data=data)
+    return apply_plans([plan], ctx=ctx)[0]
+
+
+def create_customer(
+    *, actor: Actor, data: Mapping[str, Any], idempotency_key: str | None = None
+) -> Customer:
+    """Create a customer with the tenant's defaults, a number, and a history entry.
+
+    With an `idempotency_key`, a retry of the same call creates nothing and returns the
+    customer the first call created.
+    """
+    return run_once(
+        owner=actor.ref,
+        key=idempotency_key,
+        operation="customers.create",
+        arguments=dict(data),
+        run=lambda: _create_customer(actor, data),
+        remember=lambda customer: customer.pk,
+        recall=lambda pk: Customer.objects.get(pk=pk),
+    )
+
+
+@transaction.atomic
+def update_customer(
+    *, actor: Actor, number: int, data: Mapping[str, Any], expected_version: int | None = None
+) -> Customer:
+    """Change some fields of a customer; refuses if `expected_version` is stale."""
+    actor.require("customers.change", _("You may not change customers."))
+    customer = lock_objects.customer_for_update(selectors.visible_customers(actor), number)
+    if customer is None:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
+    ctx = planning_context(actor=actor)
+    plan = plan_update(ctx=ctx, customer=customer, data=data, expected_version=expected_version)
+    if plan.action == "unchanged":
+        return customer
+    return apply_plans([plan], ctx=ctx)[0]
 
 
 def block_customer(
@@ -440,44 +639,53 @@ def unblock_customer(*, actor: Actor, number: int, expected_version: int | None 
 _PICTURE_SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
-@transaction.atomic
-def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | None) -> Customer:
-    """Store a validated picture (or remove it with None)."""
+def _picture_suffix(upload: UploadedFile) -> str:
+    """The file suffix of a valid picture upload; DomainError if it is none."""
     from django.conf import settings
     from PIL import Image, UnidentifiedImageError
 
+    if upload.size > settings.CUSTOMER_PICTURE_MAX_BYTES:
+        raise DomainError(
+            "picture_too_large",
+            _("The picture may have at most %(mb)d MB.")
+            % {"mb": settings.CUSTOMER_PICTURE_MAX_BYTES // (1024 * 1024)},
+            fields={"picture": _("Too large.")},
+            status=422,
+        )
+    try:
+        with Image.open(upload) as image:
+            if image.width * image.height > settings.CUSTOMER_PICTURE_MAX_PIXELS:
+                raise Invalid(_("The picture has too many pixels."))
+            if image.format not in _PICTURE_SUFFIXES:
+                raise Invalid(_("Use a JPEG, PNG, WebP or GIF picture."))
+            suffix = _PICTURE_SUFFIXES[image.format]
+            image.verify()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise DomainError(
+            "invalid_picture",
+            _("The file is not a picture."),
+            fields={"picture": _("Not a JPEG, PNG, WebP or GIF picture.")},
+            status=422,
+        ) from None
+    except Invalid as exc:
+        raise DomainError(
+            "invalid_picture", str(exc), fields={"picture": str(exc)}, status=422
+        ) from None
+    upload.seek(0)
+    return suffix
+
+
+@transaction.atomic
+def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | None) -> Customer:
+    """Store a validated picture (or remove it with None)."""
     actor.require("customers.change", _("You may not change customers."))
-    customer = selectors.get_customer(actor=actor, number=number, for_update=True)
-    if upload is not None:
-        if upload.size > settings.CUSTOMER_PICTURE_MAX_BYTES:
-            raise DomainError(
-                "picture_too_large",
-                _("The picture may have at most %(mb)d MB.")
-                % {"mb": settings.CUSTOMER_PICTURE_MAX_BYTES // (1024 * 1024)},
-                fields={"picture": _("Too large.")},
-                status=422,
-            )
-        try:
-            with Image.open(upload) as image:
-                if image.width * image.height > settings.CUSTOMER_PICTURE_MAX_PIXELS:
-                    raise Invalid(_("The picture has too many pixels."))
-                if image.format not in _PICTURE_SUFFIXES:
-                    raise Invalid(_("Use a JPEG, PNG, WebP or GIF picture."))
-                suffix = _PICTURE_SUFFIXES[image.format]
-                image.verify()
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-            raise DomainError(
-                "invalid_picture",
-                _("The file is not a picture."),
-                fields={"picture": _("Not a JPEG, PNG, WebP or GIF picture.")},
-                status=422,
-            ) from None
-        except Invalid as exc:
-            raise DomainError(
-                "invalid_picture", str(exc), fields={"picture": str(exc)}, status=422
-            ) from None
-        upload.seek(0)
+    customer = lock_objects.customer_for_update(selectors.visible_customers(actor), number)
+    if customer is None:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
+    suffix = _picture_suffix(upload) if upload is not None else ""
     old_name = customer.picture.name if customer.picture else ""
+    if upload is None and not old_name:
+        return customer  # nothing to remove: no change, no new version
     if upload is not None:
         # A random name: the address of a picture cannot be guessed from the customer number.
         customer.picture.save(f"{secrets.token_urlsafe(18)}.{suffix}", upload, save=False)
@@ -489,13 +697,17 @@ def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | No
         transaction.on_commit(lambda: storage.delete(old_name))
     customer.version += 1
     customer.updated_at = timezone.now()
-    customer.save()
-    _record_event(
-        actor=actor,
-        customer=customer,
-        action=CustomerEvent.Action.UPDATED,
-        changes={"picture": [bool(old_name), bool(upload)]},
-        at=customer.updated_at,
+    customer.save(update_fields=["picture", "version", "updated_at"])
+    events.save_events(
+        [
+            events.picture_changed(
+                actor=actor,
+                customer_id=customer.pk,
+                had=bool(old_name),
+                has=upload is not None,
+                at=customer.updated_at,
+            )
+        ]
     )
     return customer
 
@@ -514,37 +726,42 @@ DEFAULT_FIELDS = {
 def update_tenant_defaults(*, actor: Actor, data: Mapping[str, Any]) -> Tenant:
     """Change the defaults new customers get; existing customers are left as they are."""
     actor.require("tenant.manage", _("Only a tenant administrator may change defaults."))
-    tenant = Tenant.objects.select_for_update().get(pk=actor.tenant.pk)
+    tenant = lock_objects.tenant_counter_for_update(actor.tenant.pk)
     errors = FieldErrors()
     from .validation import CLEANERS
 
-    for field, value in data.items():
-        if field == "group":
+    new_default: CustomerGroup | None | bool = False  # False: the group stays as it is
+    for name, value in data.items():
+        if name == "group":
             if value in (None, ""):
-                tenant.default_group = None
+                new_default = None
             else:
-                group = CustomerGroup.objects.filter(name=value).first()
-                if group is None:
+                new_default = CustomerGroup.objects.filter(name=value).first()
+                if new_default is None:
                     errors.add("group", _("There is no customer group %(name)s.") % {"name": value})
-                tenant.default_group = group
-        elif field in DEFAULT_FIELDS:
+        elif name in DEFAULT_FIELDS:
             try:
-                setattr(tenant, DEFAULT_FIELDS[field], CLEANERS[field](value))
+                setattr(tenant, DEFAULT_FIELDS[name], CLEANERS[name](value))
             except Invalid as exc:
-                errors.add(field, str(exc))
+                errors.add(name, str(exc))
         else:
-            errors.add(field, _("Not a default for new customers."))
+            errors.add(name, _("Not a default for new customers."))
     errors.raise_if_any("invalid", _("Some defaults are not valid."))
-    tenant.save()
+    tenant.save(update_fields=list(DEFAULT_FIELDS.values()))
+    if new_default is not False:
+        CustomerGroup.objects.filter(is_default=True).update(is_default=False)
+        if new_default is not None:
+            CustomerGroup.objects.filter(pk=new_default.pk).update(is_default=True)
     return tenant
 
 
-def _customers_differing_from_default(tenant: Tenant, field: str):
-    if field == "group":
-        if tenant.default_group_id is None:
+def _customers_differing_from_default(tenant: Tenant, name: str):
+    if name == "group":
+        group = selectors.default_group()
+        if group is None:
             return Customer.objects.none()
-        return Customer.objects.exclude(groups=tenant.default_group_id)
-    return Customer.objects.exclude(**{field: getattr(tenant, DEFAULT_FIELDS[field])})
+        return Customer.objects.exclude(groups=group.pk)
+    return Customer.objects.exclude(**{name: getattr(tenant, DEFAULT_FIELDS[name])})
 
 
 def preview_tenant_default(*, actor: Actor, field: str) -> int:
@@ -568,10 +785,9 @@ def apply_tenant_default(*, actor: Actor, field: str, batch_size: int = 2000) ->
     actor.require("tenant.manage", _("Only a tenant administrator may apply defaults."))
     preview_tenant_default(actor=actor, field=field)
     tenant = Tenant.objects.get(pk=actor.tenant.pk)
+    group = selectors.default_group()
     now = timezone.now()
     changed = 0
-    label = actor.label[:200]
-    loc = actor.location.code if actor.location else ""
     while True:
         batch = list(
             _customers_differing_from_default(tenant, field)
@@ -589,12 +805,11 @@ def apply_tenant_default(*, actor: Actor, field: str, batch_size: int = 2000) ->
             ):
                 before[pk].append(name)
             Through.objects.bulk_create(
-                [Through(customer_id=pk, customergroup_id=tenant.default_group_id) for pk in batch],
+                [Through(customer_id=pk, customergroup_id=group.pk) for pk in batch],
                 ignore_conflicts=True,
             )
-            name = tenant.default_group.name
             changes = {
-                pk: {"groups": [sorted(names), sorted([*names, name])]}
+                pk: {"groups": [sorted(names), sorted([*names, group.name])]}
                 for pk, names in before.items()
             }
             Customer.objects.filter(pk__in=batch).update(updated_at=now, version=F("version") + 1)
@@ -605,21 +820,9 @@ def apply_tenant_default(*, actor: Actor, field: str, batch_size: int = 2000) ->
             Customer.objects.filter(pk__in=batch).update(
                 **{field: new_value}, updated_at=now, version=F("version") + 1
             )
-        CustomerEvent.objects.bulk_create(
-            [
-                CustomerEvent(
-                    tenant=tenant,
-                    customer_id=pk,
-                    at=now,
-                    action=CustomerEvent.Action.DEFAULT_APPLIED,
-                    user=actor.user,
-                    api_client=actor.api_client,
-                    actor_label=label,
-                    location_code=loc,
-                    changes=changes[pk],
-                )
-                for pk in batch
-            ]
+        events.save_events(
+            events.default_applied(actor=actor, customer_id=pk, changes=changes[pk], at=now)
+            for pk in batch
         )
         changed += len(batch)
     return changed
@@ -645,17 +848,10 @@ def release_location_from_customers(*, location: Location) -> int:
     if affected:
         # A changed restriction is a change: new ETag, new "last changed".
         Customer.objects.filter(pk__in=affected).update(updated_at=now, version=F("version") + 1)
-        CustomerEvent.objects.bulk_create(
-            [
-                CustomerEvent(
-                    tenant_id=location.tenant_id,
-                    customer_id=pk,
-                    at=now,
-                    action=CustomerEvent.Action.LOCATION_RELEASED,
-                    actor_label="system",
-                    changes={"allowed_locations": [location.code, None]},
-                )
-                for pk in affected
-            ]
+        events.save_events(
+            events.location_released(
+                tenant_id=location.tenant_id, customer_id=pk, code=location.code, at=now
+            )
+            for pk in affected
         )
     return len(affected)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from stammgast.core.errors import DomainError, NotFound, PreconditionFailed
-from stammgast.portal.shortcuts import render_page, staff_required
+from stammgast.tenants.pages import render_page, staff_required
 
 from . import forms, selectors, services
 from .models import Customer, CustomerEvent, CustomerKind
@@ -392,7 +392,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     else:
         form.order_fields(["company_name", "vat_id"])
     # The box starts as the tenant's default, so an untouched box keeps that default.
-    form.fields["newsletter"].initial = services.tenant_defaults(actor.tenant)["newsletter"]
+    form.fields["newsletter"].initial = selectors.new_customer_defaults(actor.tenant)["newsletter"]
     status = 200
     if request.method == "POST" and form.is_valid():
         try:

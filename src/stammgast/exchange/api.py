@@ -4,44 +4,52 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Annotated, Any
 
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
+from pydantic import ConfigDict, WithJsonSchema
 
 from stammgast.core.errors import DomainError, NotFound
+from stammgast.core.http import ERRORS
+from stammgast.customers.filters import parse_filter
 
 from . import services
 from .models import Job
 
 router = Router(tags=["import and export"])
+# A job's file is gone 24 hours after it was made: 410.
+JOB_ERRORS = {**ERRORS, 410: ERRORS[404]}
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] | None = None
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 410: ErrorOut, 422: ErrorOut}
+# Filter values pass through untouched to the one filter parser (customers/filters.py),
+# which reads true/false, numbers and YYYY-MM-DD dates as the customer list does.
+Flag = Annotated[Any, WithJsonSchema({"type": ["boolean", "null"]})]
+Day = Annotated[Any, WithJsonSchema({"type": ["string", "null"], "format": "date"})]
+Text = Annotated[Any, WithJsonSchema({"type": ["string", "null"]})]
+Whole = Annotated[Any, WithJsonSchema({"type": ["integer", "null"]})]
 
 
 class ExportIn(Schema):
     """The customer list's filter; empty means every customer the client may see."""
 
-    q: str = ""
-    group: str | None = None
-    blocked: bool | None = None
-    location: str | None = None
-    newsletter: bool | None = None
-    price_level: int | None = None
-    tag: str | None = None
-    created_from: dt.date | None = None
-    created_to: dt.date | None = None
-    changed_from: dt.date | None = None
-    changed_to: dt.date | None = None
-    sort: str = "number"
+    # A misspelt filter must not export every customer.
+    model_config = ConfigDict(extra="forbid")
+
+    q: Text = ""
+    group: Text = None
+    blocked: Flag = None
+    location: Text = None
+    newsletter: Flag = None
+    price_level: Whole = None
+    tag: Text = None
+    created_from: Day = None
+    created_to: Day = None
+    changed_from: Day = None
+    changed_to: Day = None
+    sort: Text = "number"
     language: str = "de"
     separator: str = ";"
 
@@ -102,7 +110,9 @@ def _file(request: HttpRequest, job_id: int, kind: str, which: str) -> FileRespo
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)
 
 
-@router.post("/exports", response={201: JobOut, 202: JobOut, **ERRORS}, summary="Start an export")
+@router.post(
+    "/exports", response={201: JobOut, 202: JobOut, **JOB_ERRORS}, summary="Start an export"
+)
 def start_export(request: HttpRequest, payload: ExportIn):
     """Exports the customers the filter selects: XLSX below 100,000, else a ZIP of CSVs.
 
@@ -112,32 +122,34 @@ def start_export(request: HttpRequest, payload: ExportIn):
     """
     data = payload.model_dump()
     language, separator = data.pop("language"), data.pop("separator")
-    f = services.filter_from_params({k: v for k, v in data.items() if v is not None})
+    f = parse_filter({k: v for k, v in data.items() if v is not None})
     job = services.start_export(actor=request.actor, f=f, language=language, separator=separator)
     return (201 if job.finished else 202), job_out(job)
 
 
-@router.get("/exports/{job_id}", response={200: JobOut, **ERRORS}, summary="Export status")
+@router.get("/exports/{job_id}", response={200: JobOut, **JOB_ERRORS}, summary="Export status")
 def export_status(request: HttpRequest, job_id: int):
     return job_out(_job(request, job_id, Job.Kind.EXPORT))
 
 
 @router.get(
-    "/exports/{job_id}/download", response={200: None, **ERRORS}, summary="Download an export"
+    "/exports/{job_id}/download", response={200: None, **JOB_ERRORS}, summary="Download an export"
 )
 def export_download(request: HttpRequest, job_id: int):
     return _file(request, job_id, Job.Kind.EXPORT, "result")
 
 
 @router.post(
-    "/exports/{job_id}/cancel", response={200: JobOut, **ERRORS}, summary="Cancel an export"
+    "/exports/{job_id}/cancel", response={200: JobOut, **JOB_ERRORS}, summary="Cancel an export"
 )
 def export_cancel(request: HttpRequest, job_id: int):
     _job(request, job_id, Job.Kind.EXPORT)
     return job_out(services.cancel_job(actor=request.actor, job_id=job_id))
 
 
-@router.post("/imports", response={201: JobOut, 202: JobOut, **ERRORS}, summary="Start an import")
+@router.post(
+    "/imports", response={201: JobOut, 202: JobOut, **JOB_ERRORS}, summary="Start an import"
+)
 def start_import(
     request: HttpRequest,
     file: UploadedFile = File(...),  # noqa: B008
@@ -180,14 +192,14 @@ def start_import(
     return (201 if job.finished else 202), job_out(job)
 
 
-@router.get("/imports/{job_id}", response={200: JobOut, **ERRORS}, summary="Import status")
+@router.get("/imports/{job_id}", response={200: JobOut, **JOB_ERRORS}, summary="Import status")
 def import_status(request: HttpRequest, job_id: int):
     return job_out(_job(request, job_id, Job.Kind.IMPORT))
 
 
 @router.get(
     "/imports/{job_id}/report.{fmt}",
-    response={200: None, **ERRORS},
+    response={200: None, **JOB_ERRORS},
     summary="Error report of an import",
 )
 def import_report(request: HttpRequest, job_id: int, fmt: str):
@@ -197,7 +209,7 @@ def import_report(request: HttpRequest, job_id: int, fmt: str):
 
 
 @router.post(
-    "/imports/{job_id}/cancel", response={200: JobOut, **ERRORS}, summary="Cancel an import"
+    "/imports/{job_id}/cancel", response={200: JobOut, **JOB_ERRORS}, summary="Cancel an import"
 )
 def import_cancel(request: HttpRequest, job_id: int):
     _job(request, job_id, Job.Kind.IMPORT)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from . import jobs
+
 
 @task()
 def run_exchange_job(job_id: int) -> None:
-    from .services import run_job
-
-    run_job(job_id=job_id)
+    jobs.run_job(job_id=job_id)
 
 
 @task()
 def delete_expired_exchange_files() -> int:
-    from .services import delete_expired_files
-
-    return delete_expired_files()
+    return jobs.delete_expired_files()

@@ -15,12 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from stammgast.core.errors import DomainError
-from stammgast.customers.selectors import FILTER_PARAMS
-from stammgast.portal.shortcuts import render_page, staff_required
+from stammgast.customers.filters import FILTER_PARAMS, parse_filter
+from stammgast.tenants.pages import render_page, staff_required
 
 from . import services
 from .columns import EXPORT_COLUMNS, IMPORT_COLUMNS, field_for_header
-from .importing import plan_columns
+from .headings import plan_columns
 from .models import Job
 from .readers import check_upload_size, open_table
 
@@ -46,7 +46,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     params = request.POST if request.method == "POST" else request.GET
     try:
-        f = services.filter_from_params({k: params.get(k) for k in FILTER_PARAMS})
+        f = parse_filter({k: params.get(k) for k in FILTER_PARAMS})
         total = services.count_customers_for_export(actor=actor, f=f)
         if request.method == "POST":
             job = services.start_export(

@@ -9,11 +9,11 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
 from stammgast.tenants.models import Role
+from stammgast.tenants.pages import render_page
 
 from . import selectors
 from .charts import stacked_bars
 from .forms import ThrottledAuthenticationForm
-from .shortcuts import render_page
 
 
 class LoginView(auth_views.LoginView):

@@ -108,6 +108,15 @@ class Actor:
             raise PermissionDenied(message or _("You are not allowed to do this."))
 
     @property
+    def ref(self) -> str:
+        """Who acts, as a short stable text (the owner of an idempotency key)."""
+        if self.api_client is not None:
+            return f"client:{self.api_client.pk}"
+        if self.user is not None:
+            return f"user:{self.user.pk}"
+        return "system"
+
+    @property
     def label(self) -> str:
         if self.api_client is not None:
             return f"API: {self.api_client.name}"

@@ -28,15 +28,8 @@ class Tenant(models.Model):
     # The highest number handed out by the tenant-wide counter (outside location ranges).
     number_counter = models.PositiveIntegerField(default=0)
 
-    # Defaults for new customers, applied on every creation path.
-    default_group = models.ForeignKey(
-        "customers.CustomerGroup",
-        verbose_name=_("default customer group"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    # Defaults for new customers, applied on every creation path (the default group is
+    # the customers app's: CustomerGroup.is_default).
     default_price_level = models.PositiveSmallIntegerField(_("default price level"), default=1)
     default_payment_method = models.CharField(
         _("default method of payment"), max_length=20, choices=PaymentMethod.choices, default="cash"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 
@@ -10,18 +9,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import Conflict, DomainError, NotFound
 from stammgast.core.tenancy import tenant_scope
 
+from .keys import KEY_PREFIX_LEN, forget_cached_keys, hash_key
 from .models import MAX_CUSTOMER_NUMBER, ApiClient, Location, Membership, Role, Scope, Tenant
+from .signals import location_leaving
 
-KEY_PREFIX_LEN = 8
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -221,10 +220,6 @@ def _check_location_of(tenant: Tenant, location: Location | None) -> None:
         )
 
 
-def _hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 @transaction.atomic
 def create_api_key(
     *, tenant: Tenant, name: str, scopes: list[str], location: Location | None = None
@@ -250,33 +245,16 @@ def create_api_key(
             scopes=sorted(set(scopes)),
             location=location,
             key_prefix=prefix,
-            key_hash=_hash_key(key),
+            key_hash=hash_key(key),
         )
     return client, key
-
-
-def authenticate_api_key(key: str) -> ApiClient | None:
-    """The active API client holding `key`, or None."""
-    parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != "sg" or len(parts[1]) != KEY_PREFIX_LEN:
-        return None
-    client = (
-        ApiClient.all_tenants.select_related("tenant", "location")
-        .filter(key_prefix=parts[1], revoked_at__isnull=True)
-        .first()
-    )
-    if client is None or not secrets.compare_digest(client.key_hash, _hash_key(key)):
-        return None
-    return client
 
 
 def _forget_verified_keys() -> None:
     """Drop this process's cache of verified keys once the change is committed.
 
-    Other server processes notice within the cache's lifetime (see stammgast.api).
+    Other server processes notice within the cache's lifetime (see keys.py).
     """
-    from stammgast.api import forget_cached_keys
-
     transaction.on_commit(forget_cached_keys)
 
 
@@ -295,11 +273,10 @@ def detach_location(*, location: Location, new_slug: str, new_name: str) -> Tena
     """
     old_tenant = location.tenant
     new_tenant = create_tenant(slug=new_slug, name=new_name)
-    # These writes cross tenants on purpose: that is what leaving a group means.
-    from stammgast.customers.services import release_location_from_customers
-
+    # These writes cross tenants on purpose: that is what leaving a group means. The apps
+    # whose rows name the location (customers restricted to it, ...) release it first.
     with tenant_scope(old_tenant):
-        release_location_from_customers(location=location)
+        location_leaving.send(sender=Location, location=location)
     Membership.all_tenants.filter(location=location).update(tenant=new_tenant)
     ApiClient.all_tenants.filter(location=location).update(tenant=new_tenant)
     # A till's cached key still names the old tenant; it must not see the old customers.
@@ -309,15 +286,6 @@ def detach_location(*, location: Location, new_slug: str, new_name: str) -> Tena
     )
     location.refresh_from_db()
     return new_tenant
-
-
-def unique_slug(base: str) -> str:
-    slug = slugify(base)[:40] or "tenant"
-    candidate, n = slug, 1
-    while Tenant.objects.filter(slug=candidate).exists():
-        n += 1
-        candidate = f"{slug}-{n}"
-    return candidate
 
 
 def staff_actor(user, *, location_code: str | None = None):
@@ -334,15 +302,3 @@ def staff_actor(user, *, location_code: str | None = None):
     return Actor.for_staff(
         tenant=membership.tenant, user=user, role=membership.role, location=membership.location
     )
-
-
-def ensure_integrity(fn):
-    """Turn a late uniqueness race into a clear conflict."""
-
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except IntegrityError as exc:
-            raise Conflict("conflict", _("The change conflicts with existing data.")) from exc
-
-    return wrapper

@@ -38,7 +38,7 @@ def rewrite_search_text(apps, schema_editor):
         last = batch[-1].pk
         changed = []
         for customer in batch:
-            text = build_search_text(customer)
+            text = build_search_text(customer.__dict__)
             if text != customer.search_text:
                 customer.search_text = text
                 changed.append(customer)

@@ -1,13 +1,13 @@
 """stammgast catalogue TENANT_SLUG group NAME | feature KEY --label L --type T [--choices a,b]"""
 
-from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
 from stammgast.customers import catalogue
 from stammgast.customers.models import CustomerGroup, FeatureDefinition, FeatureType
 from stammgast.tenants.actor import Actor
+from stammgast.tenants.commands import TenantCommand
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = "Customer groups and features (custom attributes) of a tenant."
 
     def add_arguments(self, parser):

@@ -1,15 +1,15 @@
 """stammgast defaults TENANT_SLUG show | set FIELD VALUE | preview FIELD | apply FIELD"""
 
-from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
-from stammgast.customers import services
+from stammgast.customers import selectors, services
 from stammgast.tenants.actor import Actor
+from stammgast.tenants.commands import TenantCommand
 from stammgast.tenants.models import Tenant
 
 FIELDS = ["group", *services.DEFAULT_FIELDS]
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = "Show and change the defaults new customers get; apply one to existing customers."
 
     def add_arguments(self, parser):
@@ -31,7 +31,7 @@ class Command(DomainCommand):
             actor = Actor.system(tenant)
             if action == "show":
                 tenant = Tenant.objects.get(pk=tenant.pk)
-                group = tenant.default_group.name if tenant.default_group else ""
+                group = default.name if (default := selectors.default_group()) else ""
                 self.stdout.write(f"group\t{group}")
                 for field, attr in services.DEFAULT_FIELDS.items():
                     self.stdout.write(f"{field}\t{getattr(tenant, attr)}")

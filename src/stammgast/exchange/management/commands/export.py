@@ -6,15 +6,15 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
-from stammgast.customers.selectors import FILTER_PARAMS
+from stammgast.customers.filters import FILTER_PARAMS, parse_filter
 from stammgast.exchange import services
 from stammgast.exchange.console import ProgressBar
 from stammgast.tenants.actor import Actor
+from stammgast.tenants.commands import TenantCommand
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = (
         "Export a tenant's customers (optionally filtered): below the ZIP threshold one XLSX "
         "file, from it on a ZIP with two CSV files (customers and the filter)."
@@ -37,7 +37,7 @@ class Command(DomainCommand):
         separator = "\t" if opts["separator"] in ("tab", "\\t") else opts["separator"]
         with tenant_scope(tenant):
             actor = Actor.system(tenant)
-            f = services.filter_from_params({k: opts[k] for k in FILTER_PARAMS})
+            f = parse_filter({k: opts[k] for k in FILTER_PARAMS if opts[k] is not None})
             total = services.count_customers_for_export(actor=actor, f=f)
             fmt = services.export_format(total, opts["zip_threshold"])
             path = Path(opts["output"])

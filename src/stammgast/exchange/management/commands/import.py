@@ -8,14 +8,14 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
 from stammgast.exchange import services
 from stammgast.exchange.console import ProgressBar
 from stammgast.tenants.actor import Actor
+from stammgast.tenants.commands import TenantCommand
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = (
         "Import customers. All-or-nothing by default; --mode valid-rows keeps the good rows. "
         "--match number updates customers with the same number, --match new numbers every "

@@ -1,12 +1,12 @@
 """stammgast apikey create TENANT_SLUG --name NAME --scopes pos,webshop,thirdparty"""
 
-from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
 from stammgast.tenants import services
+from stammgast.tenants.commands import TenantCommand
 from stammgast.tenants.models import ApiClient
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = "Manage API keys of tills, web shops and third-party systems."
 
     def add_arguments(self, parser):

@@ -1,12 +1,12 @@
 """stammgast location create TENANT_SLUG CODE --name NAME [--numbers FROM-TO]"""
 
-from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
 from stammgast.tenants import services
+from stammgast.tenants.commands import TenantCommand
 from stammgast.tenants.models import Location
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = "Manage a tenant's locations."
 
     def add_arguments(self, parser):

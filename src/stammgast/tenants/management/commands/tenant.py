@@ -1,11 +1,11 @@
 """stammgast tenant create SLUG --name NAME | list | detach-location ..."""
 
-from stammgast.core.commands import DomainCommand
 from stammgast.tenants import services
+from stammgast.tenants.commands import TenantCommand
 from stammgast.tenants.models import Tenant
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = "Manage tenants (central customer groups)."
 
     def add_arguments(self, parser):

@@ -6,12 +6,12 @@ import sys
 
 from django.core.management.base import CommandError
 
-from stammgast.core.commands import DomainCommand
 from stammgast.tenants import services
+from stammgast.tenants.commands import TenantCommand
 from stammgast.tenants.models import Role
 
 
-class Command(DomainCommand):
+class Command(TenantCommand):
     help = "Manage staff users."
 
     def add_arguments(self, parser):

@@ -1,4 +1,4 @@
-"""Helpers every portal page uses: the acting staff member and a page render with the shell."""
+"""What every staff page needs: the acting staff member, and a render with the shell."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from stammgast.tenants.models import Role
+from .models import Role
 
 
 def render_page(
