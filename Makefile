@@ -27,6 +27,7 @@ browser:
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test-sqlite: install-dev browser
 	env -u DATABASE_URL STAMMGAST_EXPECT_DB=sqlite $(BIN)/pytest
@@ -36,5 +37,12 @@ test-postgres: install-dev browser
 
 test: lint test-sqlite test-postgres
 
+# `make bench` runs every benchmark, `make bench customers exchange` the ones named.
+BENCHMARKS := $(filter-out bench,$(MAKECMDGOALS))
 bench: install-dev
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCHMARKS)
+
+ifeq (bench,$(firstword $(MAKECMDGOALS)))
+$(BENCHMARKS):
+	@:
+endif

@@ -91,3 +91,21 @@ def test_the_service_refuses_without_permission(tenant, two_guests):
     with pytest.raises(DomainError):
         assign_card(actor=reader, customer_number=1, card_number="C-1")
     assert not Card.objects.exists()
+
+
+def test_the_record_shows_the_cards_register_the_cards_app_adds(tenant, admin_actor, two_guests):
+    from django.test import Client
+
+    from stammgast.tenants import services as tenant_services
+
+    assign_card(actor=admin_actor, customer_number=2, card_number="04A1B2C3")
+    user = tenant_services.create_staff_user(
+        tenant=tenant, username="kasse", password="Kellner-Passwort-42", role="cashier"
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    record = client.get("/customers/2/")
+    assert 'href="/customers/2/cards/"' in record.content.decode()
+    page = client.get("/customers/2/cards/").content.decode()
+    assert "04A1B2C3" in page and "Mifare" in page
+    assert "No card is assigned" in client.get("/customers/1/cards/").content.decode()

@@ -247,3 +247,21 @@ def test_the_newsletter_box_of_a_new_customer_starts_with_the_tenant_default(ten
     tenant.save()
     form = staff_client("cashier").get("/customers/new/").content.decode()
     assert re.search(r'<input type="checkbox" name="newsletter"[^>]*checked', form)
+
+
+def test_sending_the_new_customer_form_twice_creates_one_customer(tenant, staff_client):
+    cashier = staff_client("cashier")
+    form = cashier.get("/customers/new/?kind=private").content.decode()
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form)[1]
+    data = {"kind": "private", "last_name": "Schäfer", "idempotency_key": key}
+    first = cashier.post("/customers/new/", data)
+    again = cashier.post("/customers/new/", data)
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    with tenant_scope(tenant):
+        from stammgast.customers.models import Customer
+
+        assert Customer.objects.filter(last_name="Schäfer").count() == 1
+    # A new form is a new key, and a new customer.
+    other = cashier.get("/customers/new/?kind=private").content.decode()
+    assert re.search(r'name="idempotency_key" value="([^"]+)"', other)[1] != key

@@ -14,3 +14,8 @@ def customers_with_card(*, tenant_id: int, value: str) -> QuerySet:
     return Card.all_tenants.filter(tenant_id=tenant_id, number=value, blocked=False).values(
         "customer_id"
     )
+
+
+def cards_of_customer(*, customer_id: int) -> list[Card]:
+    """The customer's cards, newest first (the active tenant's only)."""
+    return list(Card.objects.filter(customer_id=customer_id).order_by("-created_at", "-pk"))

@@ -19,3 +19,7 @@ class CustomersConfig(AppConfig):
         # A location leaving its group takes none of the customers with it (tenants knows
         # nothing of customers; this app releases what of its rows names the location).
         location_leaving.connect(_release_location, dispatch_uid="customers-release-location")
+
+        from .views import add_customer_registers
+
+        add_customer_registers()

@@ -11,6 +11,8 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 from django.utils.functional import lazy
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +21,8 @@ from stammgast.core.errors import DomainError
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, PaymentMethod
 
+from .filters import SORTS, CustomerFilter, parse_filter
 from .models import Customer, CustomerGroup, CustomerKind, FeatureDefinition, FeatureType, Gender
-from .selectors import SORTS, CustomerFilter
 from .validation import BLOCK_FIELDS, PAYMENT_FIELDS
 
 # --- customer list filter --------------------------------------------------------------
@@ -69,39 +71,24 @@ class CustomerFilterForm(forms.Form):
             for code, name in Location.objects.order_by("name").values_list("code", "name")
         ]
 
+    def full_clean(self) -> None:
+        """Checked by the one filter parser (filters.py), not by the fields: the list
+        shows the same messages as the API. A bad parameter (shown with its error) drops
+        out; the valid ones still filter."""
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+        data = {k: v for k, v in self.data.items() if k != "cursor"} if self.is_bound else {}
+        try:
+            self.filter = parse_filter(data)
+        except DomainError as exc:
+            for name, messages in exc.fields.items():
+                key = name if name in self.fields else NON_FIELD_ERRORS
+                self._errors.setdefault(key, self.error_class()).extend(messages)
+            self.filter = parse_filter({k: v for k, v in data.items() if k not in exc.fields})
+
     def to_filter(self) -> CustomerFilter:
-        data = {}
-        if self.is_bound:
-            # A bad field (shown with its error) drops out; the valid ones still filter.
-            self.is_valid()
-            data = self.cleaned_data
-
-        def yes_no(value: str | None) -> bool | None:
-            return {"true": True, "false": False}.get(value or "")
-
-        return CustomerFilter(
-            q=(data.get("q") or "").strip(),
-            group=data.get("group") or None,
-            blocked=yes_no(data.get("blocked")),
-            location=data.get("location") or None,
-            newsletter=yes_no(data.get("newsletter")),
-            price_level=data.get("price_level"),
-            tag=(data.get("tag") or "").strip() or None,
-            created_from=data.get("created_from"),
-            created_to=data.get("created_to"),
-            changed_from=data.get("changed_from"),
-            changed_to=data.get("changed_to"),
-            sort=data.get("sort") or "number",
-        )
-
-
-def filter_params(f: CustomerFilter) -> dict[str, str]:
-    """The filter as query parameters (booleans as true/false, dates as YYYY-MM-DD)."""
-    params = {}
-    for key, value in f.as_dict().items():
-        original = getattr(f, key)
-        params[key] = ("true" if original else "false") if isinstance(original, bool) else value
-    return params
+        self.full_clean()
+        return self.filter
 
 
 capfirst_lazy = lazy(capfirst, str)
@@ -302,8 +289,12 @@ class TagsForm(CustomerForm):
         help_text=_("Separate with commas, e.g. vegan, espresso"),
     )
 
+    @staticmethod
+    def feature_definitions() -> list[FeatureDefinition]:
+        return list(FeatureDefinition.objects.order_by("key"))
+
     def __init__(self, *args, **kwargs):
-        self.definitions = list(FeatureDefinition.objects.order_by("key"))
+        self.definitions = self.feature_definitions()
         super().__init__(*args, **kwargs)
         for d in self.definitions:
             name = FEATURE_PREFIX + d.key

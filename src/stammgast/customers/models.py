@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from stammgast.core.http import entity_tag
 from stammgast.core.tenancy import TenantOwned
 from stammgast.tenants.models import PaymentMethod
 
@@ -241,7 +242,7 @@ class Customer(TenantOwned):
 
     @property
     def etag(self) -> str:
-        return f'"{self.number}-{self.version}"'
+        return entity_tag(self.number, self.version)
 
 
 class CustomerEvent(TenantOwned):

@@ -7,7 +7,7 @@ show the DomainError they raise next to the fields it names.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -26,83 +26,58 @@ from stammgast.tenants.pages import render_page, staff_required
 
 from . import forms, selectors, services
 from .models import Customer, CustomerEvent, CustomerKind
+from .registers import Register, add_register, register_named, registers
 
 # --- registers -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Register:
-    """One tab of the customer record.
-
-    `template` shows it; `form` (if any) edits it, and `permission` is what the actor
-    needs to open the form. Later apps (cards, credit, bills) add a line to REGISTERS.
-    """
-
-    slug: str
-    label: str
-    template: str
-    permission: str | None = None
-    form: type[forms.CustomerForm] | None = None
-
-    @property
-    def has_form(self) -> bool:
-        return self.form is not None
+def _tags_context(request: HttpRequest, customer: Customer) -> dict:
+    definitions = forms.TagsForm.feature_definitions()
+    return {"features": [(d.label, customer.features.get(d.key)) for d in definitions]}
 
 
-REGISTERS: list[Register] = [
-    Register(
-        "master",
-        gettext_lazy("Master data"),
-        "customers/registers/fields.html",
-        "customers.change",
-        forms.MasterDataForm,
-    ),
-    Register(
-        "address",
-        gettext_lazy("Address and contact"),
-        "customers/registers/fields.html",
-        "customers.change",
-        forms.AddressForm,
-    ),
-    Register(
-        "payment",
-        gettext_lazy("Payment information"),
-        "customers/registers/fields.html",
-        "customers.change_payment",
-        forms.PaymentForm,
-    ),
-    Register(
-        "settings",
-        gettext_lazy("Settings"),
-        "customers/registers/fields.html",
-        "customers.change",
-        forms.SettingsForm,
-    ),
-    Register(
-        "memos",
-        gettext_lazy("Memos"),
-        "customers/registers/memos.html",
-        "customers.change",
-        forms.MemoForm,
-    ),
-    Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html"),
-    Register(
-        "tags",
-        gettext_lazy("Tags, preferences and features"),
-        "customers/registers/tags.html",
-        "customers.change",
-        forms.TagsForm,
-    ),
-    Register(
-        "comments",
-        gettext_lazy("Comments"),
-        "customers/registers/comments.html",
-        "customers.change",
-        forms.CommentsForm,
-    ),
-    Register("history", gettext_lazy("History"), "customers/registers/history.html"),
-]
-REGISTERS_BY_SLUG = {r.slug: r for r in REGISTERS}
+def _memos_context(request: HttpRequest, customer: Customer) -> dict:
+    # The third-party memo may hold a million characters; the page shows the start.
+    return {
+        "third_party_memo_shown": customer.third_party_memo[:MEMO_DISPLAY_MAX],
+        "third_party_memo_cut": len(customer.third_party_memo) > MEMO_DISPLAY_MAX,
+    }
+
+
+def _history_context(request: HttpRequest, customer: Customer) -> dict:
+    page = selectors.customer_history(
+        actor=request.actor, number=customer.number, cursor=request.GET.get("cursor") or None
+    )
+    return {
+        "history": history_rows(page),
+        "next_url": "?" + urlencode({"cursor": page.next_cursor}) if page.next_cursor else None,
+    }
+
+
+def add_customer_registers() -> None:
+    """The registers of the customers app itself (called from its AppConfig.ready)."""
+    fields = "customers/registers/fields.html"
+    for register in (
+        Register("master", gettext_lazy("Master data"), fields, 10, "customers.change",
+                 forms.MasterDataForm),
+        Register("address", gettext_lazy("Address and contact"), fields, 20,
+                 "customers.change", forms.AddressForm),
+        Register("payment", gettext_lazy("Payment information"), fields, 30,
+                 "customers.change_payment", forms.PaymentForm),
+        Register("settings", gettext_lazy("Settings"), fields, 40, "customers.change",
+                 forms.SettingsForm),
+        Register("memos", gettext_lazy("Memos"), "customers/registers/memos.html", 50,
+                 "customers.change", forms.MemoForm, _memos_context),
+        Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html", 60),
+        Register("tags", gettext_lazy("Tags, preferences and features"),
+                 "customers/registers/tags.html", 70, "customers.change", forms.TagsForm,
+                 _tags_context),
+        Register("comments", gettext_lazy("Comments"), "customers/registers/comments.html", 80,
+                 "customers.change", forms.CommentsForm),
+        Register("history", gettext_lazy("History"), "customers/registers/history.html", 900,
+                 context=_history_context),
+    ):  # fmt: skip
+        add_register(register)
 
 
 def can_edit(actor, register: Register) -> bool:
@@ -112,10 +87,10 @@ def can_edit(actor, register: Register) -> bool:
 
 
 def _register_or_404(slug: str) -> Register:
-    try:
-        return REGISTERS_BY_SLUG[slug]
-    except KeyError:
-        raise Http404(_("There is no such register.")) from None
+    register = register_named(slug)
+    if register is None:
+        raise Http404(_("There is no such register."))
+    return register
 
 
 def _customer_or_404(request: HttpRequest, number: int) -> Customer:
@@ -225,7 +200,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         search_error = exc.fields.get("q", [exc.message])[0] if exc.fields else exc.message
         if "cursor" in exc.fields:
             search_error = exc.message
-    params = forms.filter_params(f)
+    params = f.as_params()
     base_query = urlencode(params)
     sort_links = {}
     for column, key in SORTABLE_COLUMNS.items():
@@ -267,7 +242,7 @@ def _record_context(request: HttpRequest, customer: Customer, register: Register
         "register": register,
         "registers": [
             {"slug": r.slug, "label": r.label, "current": r.slug == register.slug}
-            for r in REGISTERS
+            for r in registers()
         ],
         "can_edit": can_edit(actor, register),
     }
@@ -286,22 +261,8 @@ def customer_record(request: HttpRequest, number: int, register: str = "master")
             for name in form.base_fields
             if not (customer.kind == CustomerKind.PRIVATE and name in ("company_name", "vat_id"))
         ]
-        if reg.slug == "tags":
-            context["features"] = [
-                (d.label, customer.features.get(d.key)) for d in form.definitions
-            ]
-    if reg.slug == "memos":
-        # The third-party memo may hold a million characters; the page shows the start.
-        context["third_party_memo_shown"] = customer.third_party_memo[:MEMO_DISPLAY_MAX]
-        context["third_party_memo_cut"] = len(customer.third_party_memo) > MEMO_DISPLAY_MAX
-    if reg.slug == "history":
-        page = selectors.customer_history(
-            actor=request.actor, number=number, cursor=request.GET.get("cursor") or None
-        )
-        context["history"] = history_rows(page)
-        context["next_url"] = (
-            "?" + urlencode({"cursor": page.next_cursor}) if page.next_cursor else None
-        )
+    if reg.context is not None:
+        context.update(reg.context(request, customer))
     return render_page(request, "customers/record.html", context)
 
 
@@ -394,9 +355,14 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     # The box starts as the tenant's default, so an untouched box keeps that default.
     form.fields["newsletter"].initial = selectors.new_customer_defaults(actor.tenant)["newsletter"]
     status = 200
+    # One key per form shown: sending the same form twice (a double click, a reload after
+    # a lost answer) creates one customer. A refused form keeps its key for the retry.
+    idempotency_key = (request.POST.get("idempotency_key") or "")[:100] or secrets.token_urlsafe(18)
     if request.method == "POST" and form.is_valid():
         try:
-            customer = services.create_customer(actor=actor, data=form.to_data())
+            customer = services.create_customer(
+                actor=actor, data=form.to_data(), idempotency_key=idempotency_key
+            )
         except DomainError as exc:
             form.add_domain_error(exc)
             status = exc.status if exc.status in (403, 409, 422) else 400
@@ -414,6 +380,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             "nav": "customers",
             "form": form,
             "kind": kind,
+            "idempotency_key": idempotency_key,
         },
         status=status,
     )

@@ -43,7 +43,9 @@ class Command(BaseCommand):
                     worker.kill()
 
     def _serve(self, opts):
-        from stammgast.wsgi import application
+        from django.core.wsgi import get_wsgi_application
+
+        application = get_wsgi_application()
 
         self.stdout.write(f"stammgast serves on http://{opts['bind']}/ (API /api/v1/docs)")
         self.stdout.flush()
