@@ -667,11 +667,16 @@ def _secondary_indexes(conn: psycopg.Connection, table: str) -> list[tuple[str, 
     ).fetchall()
 
 
-def _name_ids(conn, table: str, tenant_id: int, names: list[str]) -> dict[str, int]:
+def _name_ids(
+    conn, table: str, tenant_id: int, names: list[str], extra: dict | None = None
+) -> dict[str, int]:
+    extra = extra or {}
+    columns = ", ".join(["tenant_id", "name", *extra])
+    values = ", ".join(["%s"] * (2 + len(extra)))
     for name in names:
         conn.execute(
-            f"INSERT INTO {table} (tenant_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            [tenant_id, name],
+            f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING",
+            [tenant_id, name, *extra.values()],
         )
     rows = conn.execute(
         f"SELECT name, id FROM {table} WHERE tenant_id = %s AND name = ANY(%s)",
@@ -702,7 +707,11 @@ def generate_customers(
 
     with psycopg.connect(url) as conn:
         group_ids = _name_ids(
-            conn, "customers_customergroup", tenant_id, [g for g, _ in GROUPS] + [BUSINESS_GROUP]
+            conn,
+            "customers_customergroup",
+            tenant_id,
+            [g for g, _ in GROUPS] + [BUSINESS_GROUP],
+            {"is_default": False},
         )
         tag_ids = _name_ids(conn, "customers_tag", tenant_id, TAGS)
         counter = conn.execute(
@@ -941,7 +950,7 @@ def verify_sample(url: str, tenant_id: int, sample: int = 300) -> str:
     with tenant_scope(tenant):
         customers = list(Customer.objects.order_by("?")[:sample])
         for c in customers:
-            ok = build_search_text(c) == c.search_text
+            ok = build_search_text(c.__dict__) == c.search_text
             for display_field, e164_field in (
                 ("phone_private", "phone_private_e164"),
                 ("mobile", "mobile_e164"),

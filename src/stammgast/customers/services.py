@@ -169,33 +169,35 @@ class PlanContext:
         stays a name, created when applied); unknown groups and locations are errors."""
         errors = FieldErrors()
         resolved: dict[str, list] = {}
-        if "groups" in given:
-            missing = [n for n in given["groups"] if n not in self._groups]
+        lookups = {
+            "groups": (
+                CustomerGroup,
+                "name",
+                self._groups,
+                lambda v: _("There is no customer group %(name)s.") % {"name": v},
+            ),
+            "allowed_locations": (
+                Location,
+                "code",
+                self._locations,
+                lambda v: _("There is no location %(code)s.") % {"code": v},
+            ),
+        }
+        for name, (model, key, known, missing_message) in lookups.items():
+            if name not in given:
+                continue
+            missing = [v for v in given[name] if v not in known]
             if missing:
-                self._groups.update(
-                    (g.name, g) for g in CustomerGroup.objects.filter(name__in=missing)
+                known.update(
+                    (getattr(o, key), o) for o in model.objects.filter(**{f"{key}__in": missing})
                 )
-            for name in given["groups"]:
-                if name not in self._groups:
-                    errors.add("groups", _("There is no customer group %(name)s.") % {"name": name})
-            resolved["groups"] = [self._groups[n] for n in given["groups"] if n in self._groups]
+            for value in given[name]:
+                if value not in known:
+                    errors.add(name, missing_message(value))
+            resolved[name] = [known[v] for v in given[name] if v in known]
         if "tags" in given:
-            known = {t.name: t for t in Tag.objects.filter(name__in=given["tags"])}
-            resolved["tags"] = [known.get(n, n) for n in given["tags"]]
-        if "allowed_locations" in given:
-            missing = [c for c in given["allowed_locations"] if c not in self._locations]
-            if missing:
-                self._locations.update(
-                    (loc.code, loc) for loc in Location.objects.filter(code__in=missing)
-                )
-            for code in given["allowed_locations"]:
-                if code not in self._locations:
-                    errors.add(
-                        "allowed_locations", _("There is no location %(code)s.") % {"code": code}
-                    )
-            resolved["allowed_locations"] = [
-                self._locations[c] for c in given["allowed_locations"] if c in self._locations
-            ]
+            found = {t.name: t for t in Tag.objects.filter(name__in=given["tags"])}
+            resolved["tags"] = [found.get(n, n) for n in given["tags"]]
         errors.raise_if_any("invalid", _("Some fields are not valid."))
         return resolved
 
@@ -567,7 +569,7 @@ def release_unused_numbers(block: numbers.NumberBlock) -> None:
 def lock_customers_for_import(*, actor: Actor, numbers: set[int]) -> dict[int, Customer]:
     """The tenant's customers with these numbers (visible to the actor or not), locked
     until the import's transaction ends, by number."""
-    found = lock_objects.customers_for_update(Customer.objects.all(), numbers)
+    found = lock_objects.customers_for_update(selectors.customers_in_bulk(), numbers)
     return {c.number: c for c in found}
 
 

@@ -382,13 +382,17 @@ _POSTCODE_RULES = {code: re.compile(rule, re.ASCII) for code, rule in _POSTCODE_
 
 # --- phone numbers ---------------------------------------------------------------------
 # phonenumbers parses any spelling, checks the number against the plan of its country and
-# formats it: some 50 microseconds a number, which dominates a large import. The two
-# spellings nearly every file and form holds, "+49 30 1234567" and (in the customer's
-# country) "030 1234567", are handled below with the same metadata and the same rules as
-# phonenumbers' own parse, is_valid_number and format_number, in the order they apply
-# them. Whatever falls outside those spellings, and every number these rules do not find
-# valid, goes the full way through phonenumbers, so messages and corner cases stay its.
-# tests/customers/test_phone_fast_path.py compares both ways on many numbers.
+# formats it. What it cannot do is do so quickly: parse, is_valid_number and two
+# format_number calls take about 55 microseconds a number, against 9 for the short way
+# below (measured on 20,000 German numbers in the usual spellings). An import of a
+# million customers has some 1.4 million numbers: the full way alone would add a minute of
+# CPU to an import of about two and a half. So the two spellings nearly every file and
+# form holds, "+49 30 1234567" and (in the customer's country) "030 1234567", are handled
+# here with phonenumbers' own metadata and rules, in the order parse, is_valid_number and
+# format_number apply them. Whatever falls outside those spellings, and every number these
+# rules do not find valid, goes the full way through phonenumbers, so messages and corner
+# cases stay its. tests/customers/test_phone_fast_path.py compares both ways on many
+# numbers.
 
 _INTERNATIONAL_SPELLING = re.compile(r"\+([1-9][0-9]*(?: [0-9]+)*)", re.ASCII)
 _NATIONAL_SPELLING = re.compile(r"0[0-9]*(?:[ /-][0-9]+)*", re.ASCII)
