@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -16,7 +17,12 @@ from ninja.security import HttpBearer
 from stammgast.cards.api import router as cards_router
 from stammgast.core import tenancy
 from stammgast.core.errors import DomainError
-from stammgast.core.http import JsonRenderer, error_body, validation_error_body
+from stammgast.core.http import (
+    JsonRenderer,
+    error_body,
+    refuse_unknown_query_parameters,
+    validation_error_body,
+)
 from stammgast.customers.api import router as customers_router
 from stammgast.exchange.api import router as exchange_router
 from stammgast.tenants.actor import Actor
@@ -47,6 +53,9 @@ api = NinjaAPI(
 )
 
 
+api.add_decorator(refuse_unknown_query_parameters, mode="operation")
+
+
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
     return api.create_response(request, exc.as_dict(), status=exc.status)
@@ -69,6 +78,18 @@ def on_auth_error(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     return api.create_response(request, error_body("error", str(exc)), status=exc.status_code)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc):
+    return api.create_response(
+        request,
+        error_body(
+            "bad_multipart",
+            _("The request body is not valid multipart/form-data (a file upload)."),
+        ),
+        status=400,
+    )
 
 
 @api.exception_handler(RequestDataTooBig)

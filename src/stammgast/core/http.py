@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -75,6 +77,42 @@ def expected_version(request: HttpRequest, key: int) -> int:
             "stale_version", _("The If-Match header does not match this customer."), status=412
         )
     return int(match[2])
+
+
+# --- query parameters --------------------------------------------------------------------
+
+
+def _declared_query_names(view: Callable) -> frozenset[str]:
+    from ninja.params.models import QueryModel
+    from ninja.signature import ViewSignature
+
+    names: set[str] = set()
+    for model in ViewSignature("/", view).models:
+        if issubclass(model, QueryModel):
+            flat = getattr(model, "__ninja_flatten_map__", None)
+            names |= set(flat or {}) or {f.alias or n for n, f in model.model_fields.items()}
+    return frozenset(names)
+
+
+def refuse_unknown_query_parameters(view: Callable) -> Callable:
+    """For every API operation: a query parameter it does not declare is refused (422,
+    naming it), never silently ignored: `?sort=name` on an endpoint without a sort would
+    otherwise answer as if nothing had been asked."""
+    known = _declared_query_names(view)
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs):
+        unknown = [name for name in request.GET if name not in known]
+        if unknown:
+            raise DomainError(
+                "unknown_parameter",
+                _("This address takes no such parameter."),
+                fields={name[:50]: [_("Unknown parameter.")] for name in unknown[:20]},
+                status=422,
+            )
+        return view(request, *args, **kwargs)
+
+    return checked
 
 
 # --- error bodies ----------------------------------------------------------------------------

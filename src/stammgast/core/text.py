@@ -3,6 +3,16 @@
 import re
 import unicodedata
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates come from broken "\\ud800" escapes in JSON; no database stores them.
+SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def is_plain_text(value: str) -> bool:
+    """True if `value` holds no control characters (beyond tab/newline) and no surrogates."""
+    return not (CONTROL_CHARACTERS.search(value) or SURROGATES.search(value))
+
+
 # "ae", "oe", "ue" are how "ä", "ö", "ü" are written without umlauts.
 _UMLAUT_SPELLING = re.compile(r"([aou])e")
 

@@ -21,6 +21,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from stammgast.core.errors import FieldErrors
+from stammgast.core.text import CONTROL_CHARACTERS, SURROGATES, is_plain_text
 from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, PaymentMethod
 
 from .models import MEMO_MAX, THIRD_PARTY_MEMO_MAX, CustomerKind, Gender
@@ -30,19 +31,11 @@ class Invalid(ValueError):
     """A field's value breaks its rule; the message says how."""
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
-# Lone surrogates come from broken "\\ud800" escapes in JSON; no database stores them.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def is_plain_text(value: str) -> bool:
-    """True if `value` holds no control characters (beyond tab/newline) and no surrogates."""
-    return not (_CONTROL.search(value) or _SURROGATE.search(value))
 
 
 def text(max_len: int, *, multiline: bool = False) -> Callable[[Any], str]:
-    control = _CONTROL if multiline else _CONTROL_OR_NEWLINE
+    control = CONTROL_CHARACTERS if multiline else _CONTROL_OR_NEWLINE
 
     def clean(value: Any) -> str:
         if value is None:
@@ -52,7 +45,7 @@ def text(max_len: int, *, multiline: bool = False) -> Callable[[Any], str]:
         value = value.strip() if not multiline else value.strip("\x00")
         # Printable text holds neither control characters nor surrogates: the common case
         # needs no pattern at all.
-        if not value.isprintable() and (control.search(value) or _SURROGATE.search(value)):
+        if not value.isprintable() and (control.search(value) or SURROGATES.search(value)):
             raise Invalid(_("Contains control characters."))
         if len(value) > max_len:
             raise Invalid(
@@ -250,12 +243,22 @@ def vat_id(value: Any) -> str:
     return value
 
 
-def string_list(max_len: int) -> Callable[[Any], list[str]]:
+# How much one customer may carry (a request's size is bounded by what it may carry).
+MAX_GROUPS = 50
+MAX_TAGS = 100
+MAX_LOCATIONS = 200
+MAX_FEATURES = 100
+MAX_FEATURE_KEY = 50
+
+
+def string_list(max_len: int, max_items: int) -> Callable[[Any], list[str]]:
     def clean(value: Any) -> list[str]:
         if value is None:
             return []
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise Invalid(_("Enter a list of names."))
+        if len(value) > max_items:
+            raise Invalid(_("At most %(max)d entries.") % {"max": max_items})
         names = []
         for v in value:
             v = v.strip()
@@ -274,6 +277,12 @@ def features(value: Any) -> dict:
         return {}
     if not isinstance(value, dict):
         raise Invalid(_("Enter the features as an object of key and value."))
+    if len(value) > MAX_FEATURES:
+        raise Invalid(_("At most %(max)d entries.") % {"max": MAX_FEATURES})
+    if any(len(key) > MAX_FEATURE_KEY for key in value):
+        raise Invalid(
+            _("A feature's key has at most %(max)d characters.") % {"max": MAX_FEATURE_KEY}
+        )
     # What a feature may hold is the tenant's definition (services); here only what no
     # database can store.
     for key, item in value.items():
@@ -328,10 +337,10 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "memo": text(MEMO_MAX, multiline=True),
     "third_party_memo": text(THIRD_PARTY_MEMO_MAX, multiline=True),
     "comments": text(10_000, multiline=True),
-    "groups": string_list(100),
-    "tags": string_list(100),
+    "groups": string_list(100, MAX_GROUPS),
+    "tags": string_list(100, MAX_TAGS),
     "features": features,
-    "allowed_locations": string_list(30),
+    "allowed_locations": string_list(30, MAX_LOCATIONS),
 }
 # Fields whose change needs the permission to edit payment information.
 PAYMENT_FIELDS = {

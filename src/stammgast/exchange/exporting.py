@@ -82,6 +82,22 @@ def filter_settings_rows(f: CustomerFilter, language: str) -> list[tuple[str, st
     return [header, *f.as_dict().items()]
 
 
+SEPARATORS = (";", ",", "\t", "|")
+
+
+def check_export_options(*, separator: str, language: str) -> None:
+    """What a CSV export can be written with; checked when the export is asked for."""
+    errors = {}
+    if separator not in SEPARATORS:
+        errors["separator"] = _("Choose one of: %(v)s.") % {"v": "; , | tab"}
+    if language not in ("de", "en"):
+        errors["language"] = _("Choose one of: %(v)s.") % {"v": "de, en"}
+    if errors:
+        raise DomainError(
+            "invalid_export", _("The export's options are not valid."), fields=errors, status=422
+        )
+
+
 def export_customers(
     *,
     actor: Actor,
@@ -98,13 +114,7 @@ def export_customers(
     total = count_customers_for_export(actor=actor, f=f)
     if language not in ("de", "en"):
         language = "de"
-    if len(separator) != 1 or separator in "\"'\\\r\n":
-        raise DomainError(
-            "invalid_separator",
-            _("The separator must be one character such as ; or ,."),
-            fields={"separator": _("Not valid.")},
-            status=400,
-        )
+    check_export_options(separator=separator, language=language)
     fmt = export_format(total, zip_threshold)
 
     def tick(done: int) -> None:

@@ -8,10 +8,32 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError
+from stammgast.core.text import is_plain_text
 
 from .columns import IMPORT_COLUMNS, Column, _fold_header, column_letter, field_for_header
 
 _NAME_FIELDS = ("first_name", "last_name", "company_name")
+# A file has at most this many columns a mapping can name.
+MAX_MAPPING = 500
+MAX_HEADING = 200
+
+
+def mapping_errors(mapping: Mapping[str, str | None] | None) -> dict[str, str]:
+    """What is wrong with a mapping {their heading: field or None}, by "mapping"."""
+    if not mapping:
+        return {}
+    if len(mapping) > MAX_MAPPING:
+        return {"mapping": _("At most %(n)d columns.") % {"n": MAX_MAPPING}}
+    for heading, target in mapping.items():
+        for text in (heading, target):
+            if text is None:
+                continue
+            if not isinstance(text, str) or len(text) > MAX_HEADING or not is_plain_text(text):
+                return {
+                    "mapping": _("Headings and fields are texts of at most %(n)d characters.")
+                    % {"n": MAX_HEADING}
+                }
+    return {}
 
 
 @dataclass

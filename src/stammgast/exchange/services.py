@@ -18,6 +18,7 @@ from stammgast.tenants.actor import Actor
 from .exporting import (  # noqa: F401 - use cases of this app
     DEFAULT_SEPARATOR,
     ZIP_THRESHOLD,
+    check_export_options,
     count_customers_for_export,
     export_customers,
     export_format,
@@ -64,7 +65,11 @@ def start_export(
     zip_threshold: int = ZIP_THRESHOLD,
     inline_rows: int = INLINE_EXPORT_ROWS,
 ) -> Job:
-    """Create an export job; small ones are done before this returns, big ones queued."""
+    """Create an export job; small ones are done before this returns, big ones queued.
+
+    Everything the job will need is checked here: a bad option is refused now, naming the
+    field, not found later by a failed job."""
+    check_export_options(separator=separator, language=language)
     total = count_customers_for_export(actor=actor, f=f)
     job = Job.objects.create(
         tenant=actor.tenant,
@@ -99,12 +104,22 @@ def start_import(
     `upload` is a Django UploadedFile (or any object with `size` and `chunks()`).
     """
     actor.require("customers.import", _("You may not import customers."))
-    from .headings import plan_columns
+    from .headings import mapping_errors, plan_columns
     from .importing import MATCHES, MODES
     from .readers import check_upload_size, open_table
 
-    if mode not in MODES or match not in MATCHES:
-        raise DomainError("invalid", _("Unknown import mode or matching."), status=400)
+    errors = {}
+    if mode not in MODES:
+        errors["mode"] = _("Choose one of: %(v)s.") % {"v": ", ".join(MODES)}
+    if match not in MATCHES:
+        errors["match"] = _("Choose one of: %(v)s.") % {"v": ", ".join(MATCHES)}
+    if language not in ("de", "en"):
+        errors["language"] = _("Choose one of: %(v)s.") % {"v": "de, en"}
+    errors.update(mapping_errors(mapping))
+    if errors:
+        raise DomainError(
+            "invalid_import", _("The import's options are not valid."), fields=errors, status=422
+        )
     check_upload_size(upload.size)
     job = Job.objects.create(
         tenant=actor.tenant,
