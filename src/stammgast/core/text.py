@@ -8,6 +8,17 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
+# Characters that show nothing but make two equal-looking texts differ: zero-width spaces
+# and joiners, the soft hyphen, direction marks, the byte order mark. Pasted from web
+# pages and spreadsheets; removed from stored text and from what is searched for.
+INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def without_invisible(text: str) -> str:
+    # Visible text is printable: the common case needs no pattern at all.
+    return text if text.isprintable() else INVISIBLE.sub("", text)
+
+
 def is_plain_text(value: str) -> bool:
     """True if `value` holds no control characters (beyond tab/newline) and no surrogates."""
     return not (CONTROL_CHARACTERS.search(value) or SURROGATES.search(value))
@@ -19,7 +30,7 @@ _UMLAUT_SPELLING = re.compile(r"([aou])e")
 
 def fold(text: str) -> str:
     """Lower-case, strip accents: "Müller" -> "muller", "Straße" -> "strasse"."""
-    text = text.casefold()  # ß -> ss
+    text = without_invisible(text).casefold()  # ß -> ss
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -87,7 +87,7 @@ class ListQuery(Schema):
     sort: str | None = Field(
         None, description="number, name, postcode, created, changed; '-' before: descending"
     )
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, description="next_cursor of the page before")
     limit: int = Field(50, description=f"1-{selectors.MAX_PAGE}; others are brought into it")
 
 

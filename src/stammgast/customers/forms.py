@@ -134,6 +134,7 @@ class CustomerForm(forms.Form):
     field_permissions: dict[str, str] = {
         **{f: "customers.change_payment" for f in PAYMENT_FIELDS},
         **{f: "customers.block" for f in BLOCK_FIELDS},
+        "allowed_locations": "customers.restrict_locations",
     }
 
     def __init__(self, *args, actor: Actor, customer: Customer | None = None, **kwargs):

@@ -115,16 +115,6 @@ def allocate_number(*, tenant: Tenant, location: Location | None) -> int:
     return number
 
 
-def check_number_free(number: int) -> None:
-    """An explicitly chosen number is taken if any customer of the tenant has it."""
-    if Customer.objects.filter(number=number).exists():
-        raise Conflict(
-            "number_taken",
-            _("Customer number %(n)d is taken.") % {"n": number},
-            fields={"number": _("This number is taken.")},
-        )
-
-
 @dataclass
 class NumberBlock:
     """Numbers reserved for one bulk creation, handed out in order."""

@@ -112,6 +112,11 @@ def numbers_by_phone(phones: Iterable[str]) -> list[tuple]:
     return list(customers_in_bulk().filter(match).values_list(*E164_FIELDS, "number"))
 
 
+def number_in_use(number: int) -> bool:
+    """Whether any customer of the active tenant has this number (whoever may see it)."""
+    return Customer.objects.filter(number=number).exists()
+
+
 def visible_numbers(*, actor: Actor, numbers: Iterable[int]) -> set[int]:
     """Which of these customer numbers the actor may see."""
     return set(

@@ -94,6 +94,11 @@ def _permission_errors(actor: Actor, fields: set[str]) -> dict[str, list[str]]:
     if not actor.can("customers.block"):
         for f in sorted(fields & BLOCK_FIELDS):
             errors.add(f, _("You may not block or unblock customers."))
+    if "allowed_locations" in fields and not actor.can("customers.restrict_locations"):
+        errors.add(
+            "allowed_locations",
+            _("You may not restrict customers to locations."),
+        )
     if "third_party_memo" in fields and not actor.can("customers.third_party_memo"):
         errors.add(
             "third_party_memo",
@@ -129,6 +134,22 @@ _FEATURE_RULES = {
 # --- plan ------------------------------------------------------------------------------
 
 
+def number_conflict(*, number: int, visible: bool) -> Conflict:
+    """The refusal of a number someone has. To a till bound to a location, a number of a
+    customer it may not see is "not available here": it learns nothing of that customer."""
+    if visible:
+        return Conflict(
+            "number_taken",
+            _("Customer number %(n)d is taken.") % {"n": number},
+            fields={"number": _("This number is taken.")},
+        )
+    return Conflict(
+        "number_not_available",
+        _("This customer number cannot be used at this location."),
+        fields={"number": _("Not available at this location.")},
+    )
+
+
 @dataclass
 class PlanContext:
     """What planning needs besides the input, looked up once for one call or one batch."""
@@ -155,14 +176,12 @@ class PlanContext:
         return numbers.allocate_number(tenant=self.tenant, location=self.actor.location)
 
     def check_number_free(self, number: int) -> None:
-        if self.taken is None:
-            numbers.check_number_free(number)
-        elif number in self.taken:
-            raise Conflict(
-                "number_taken",
-                _("Customer number %(n)d is taken.") % {"n": number},
-                fields={"number": _("This number is taken.")},
+        taken = selectors.number_in_use(number) if self.taken is None else number in self.taken
+        if taken:
+            visible = not self.actor.location_bound or number in selectors.visible_numbers(
+                actor=self.actor, numbers=[number]
             )
+            raise number_conflict(number=number, visible=visible)
 
     def resolve(self, given: Mapping[str, list[str]]) -> dict[str, list]:
         """Names of groups and tags and codes of locations -> objects (a tag not yet known
@@ -279,10 +298,14 @@ def plan_create(
     actor.require("customers.create", _("You may not create customers."))
     cleaned = clean_customer_data(data, default_region=ctx.region)
     defaults, model_defaults = ctx.defaults, _model_defaults()
-    if not (
-        actor.can("customers.change_payment")
-        and actor.can("customers.block")
-        and actor.can("customers.third_party_memo")
+    if not all(
+        actor.can(p)
+        for p in (
+            "customers.change_payment",
+            "customers.block",
+            "customers.third_party_memo",
+            "customers.restrict_locations",
+        )
     ):
         _check_field_permissions(
             actor,

@@ -21,7 +21,12 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from stammgast.core.errors import FieldErrors
-from stammgast.core.text import CONTROL_CHARACTERS, SURROGATES, is_plain_text
+from stammgast.core.text import (
+    CONTROL_CHARACTERS,
+    SURROGATES,
+    is_plain_text,
+    without_invisible,
+)
 from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, PaymentMethod
 
 from .models import MEMO_MAX, THIRD_PARTY_MEMO_MAX, CustomerKind, Gender
@@ -42,9 +47,11 @@ def text(max_len: int, *, multiline: bool = False) -> Callable[[Any], str]:
             return ""
         if not isinstance(value, str):
             raise Invalid(_("Enter text."))
+        # Printable text holds neither control characters, surrogates nor invisible
+        # characters: the common case needs no pattern at all.
+        if not value.isprintable():
+            value = without_invisible(value)
         value = value.strip() if not multiline else value.strip("\x00")
-        # Printable text holds neither control characters nor surrogates: the common case
-        # needs no pattern at all.
         if not value.isprintable() and (control.search(value) or SURROGATES.search(value)):
             raise Invalid(_("Contains control characters."))
         if len(value) > max_len:
@@ -251,7 +258,7 @@ MAX_FEATURES = 100
 MAX_FEATURE_KEY = 50
 
 
-def string_list(max_len: int, max_items: int) -> Callable[[Any], list[str]]:
+def string_list(max_len: int, max_items: int, *, lower: bool = False) -> Callable[[Any], list[str]]:
     def clean(value: Any) -> list[str]:
         if value is None:
             return []
@@ -261,7 +268,7 @@ def string_list(max_len: int, max_items: int) -> Callable[[Any], list[str]]:
             raise Invalid(_("At most %(max)d entries.") % {"max": max_items})
         names = []
         for v in value:
-            v = v.strip()
+            v = v.strip().lower() if lower else v.strip()
             if not v or len(v) > max_len:
                 raise Invalid(_("Each name has 1 to %(max)d characters.") % {"max": max_len})
             text(max_len)(v)
@@ -340,7 +347,8 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "groups": string_list(100, MAX_GROUPS),
     "tags": string_list(100, MAX_TAGS),
     "features": features,
-    "allowed_locations": string_list(30, MAX_LOCATIONS),
+    # Location codes are stored in lower case; any case names the same location.
+    "allowed_locations": string_list(30, MAX_LOCATIONS, lower=True),
 }
 # Fields whose change needs the permission to edit payment information.
 PAYMENT_FIELDS = {

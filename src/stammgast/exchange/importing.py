@@ -233,12 +233,8 @@ class _Import:
                 self.taken.add(pending.plan.number)
                 return
             if visible is not None and customer.number not in visible:
-                # Another location's customer: as if the number were someone else's.
-                raise DomainError(
-                    "number_taken",
-                    _("Customer number %(n)d is taken.") % {"n": customer.number},
-                    fields={"number": _("This number is taken.")},
-                )
+                # Another location's customer: this till may neither change nor see it.
+                raise customer_services.number_conflict(number=customer.number, visible=False)
             # The columns in the file's order; empty text cells clear the field.
             given, blank = pending.data, set(pending.blank)
             data = {

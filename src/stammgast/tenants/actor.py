@@ -18,6 +18,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.restrict_locations",
         "tenant.manage",
         "customers.export",
         "customers.import",
@@ -27,6 +28,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.restrict_locations",
         "customers.export",
     },
     Role.CASHIER: {"customers.create", "customers.change", "customers.block"},
@@ -38,6 +40,7 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.restrict_locations",
     },
     Scope.WEBSHOP: {"customers.create", "customers.change"},
     Scope.THIRDPARTY: {"customers.create", "customers.change", "customers.third_party_memo"},
@@ -50,6 +53,7 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.restrict_locations",
     },
 }
 

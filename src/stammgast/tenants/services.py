@@ -104,6 +104,8 @@ def _check_number_range(
 def create_location(
     *, tenant: Tenant, code: str, name: str, numbers: tuple[int, int] | None = None
 ) -> Location:
+    # Codes are kept in lower case: "BER", "Ber" and "ber" are one location.
+    code = (code or "").lower()
     _check_slug(code, "code", max_len=Location._meta.get_field("code").max_length)
     name = _check_name(name)
     with tenant_scope(tenant):
@@ -135,6 +137,7 @@ def get_tenant(slug: str) -> Tenant:
 
 
 def get_location(tenant: Tenant, code: str) -> Location:
+    code = (code or "").lower()
     with tenant_scope(tenant):
         try:
             return Location.objects.get(code=code)
