@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 from stammgast.cards.api import router as cards_router
 from stammgast.core import tenancy
 from stammgast.core.errors import DomainError
+from stammgast.core.middleware import RETRY_AFTER_SECONDS, busy_body, is_database_busy
 from stammgast.core.http import (
     JsonRenderer,
     error_body,
@@ -104,6 +105,10 @@ def on_body_too_big(request, exc):
 
 @api.exception_handler(Exception)
 def on_unexpected(request, exc: Exception):
+    if is_database_busy(exc):
+        response = api.create_response(request, busy_body(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     log.exception("Unexpected error in API", exc_info=exc)
     return api.create_response(
         request, error_body("server_error", _("Something went wrong on our side.")), status=500

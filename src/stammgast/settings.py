@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "stammgast.tenants.middleware.TenantMiddleware",
+    "stammgast.core.middleware.DatabaseBusy",
     "ninja.compatibility.files.fix_request_files_middleware",
 ]
 
@@ -90,13 +91,20 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests run on a file like production (WAL, one writer, busy timeout), not on the
+    # shared in-memory database whose table locks fail at once; one file per test process.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(VAR_DIR / f"test_stammgast_{os.getpid()}.sqlite3")
+    }
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at
         # BEGIN so two writers queue instead of failing with "database is locked" mid-way.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-        " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+        " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        # A writer waits up to 30 s for another's transaction before it is answered 503
+        # (core.middleware.DatabaseBusy); requests are bounded far below that.
+        "timeout": 30,
     }
 else:
     # Django turns psycopg's prepared statements off, and its own cursors never prepare

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from .http import error_body, json_response
@@ -50,4 +52,42 @@ class ApiErrorsAsJson:
                 if name.lower() not in ("content-type", "content-length", "x-refused-method"):
                     replaced[name] = value
             return replaced
+        return response
+
+
+# How long a caller is asked to wait when the database stayed busy (SQLite's one writer).
+RETRY_AFTER_SECONDS = 5
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """SQLite lets one connection write at a time; a writer that waited out the busy
+    timeout gets "database is locked"."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
+def busy_body() -> dict:
+    return error_body(
+        "database_busy",
+        _("The database is busy with a large change; try again in a few seconds."),
+    )
+
+
+class DatabaseBusy:
+    """A write that waited out the busy timeout is answered 503 with Retry-After (JSON
+    under /api/, a page in the portal), never as a crash: nothing was written."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not is_database_busy(exc):
+            return None
+        if request.path_info.startswith(API_PREFIX):
+            response = json_response(503, busy_body())
+        else:
+            response = render(request, "503.html", {"busy": busy_body()}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

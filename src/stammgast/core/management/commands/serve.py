@@ -31,7 +31,8 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         worker = None
         if not opts["no_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "stammgast.cli", "db_worker"])
+            # Supervised: a worker that dies is started again (core/.../worker.py).
+            worker = subprocess.Popen([sys.executable, "-m", "stammgast.cli", "worker"])
         try:
             self._serve(opts)
         finally:
