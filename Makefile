@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install install-dev run test test-sqlite test-postgres lint bench browser
+.PHONY: install install-dev run test test-sqlite test-postgres lint bench browser fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,12 @@ test-postgres: install-dev browser
 	DATABASE_URL=$(PG_URL) STAMMGAST_EXPECT_DB=postgresql $(BIN)/pytest
 
 test: lint test-sqlite test-postgres
+
+# A longer schemathesis round over the whole API than the suite's (on SQLite, then PostgreSQL).
+FUZZ_EXAMPLES ?= 200
+fuzz: install-dev
+	env -u DATABASE_URL STAMMGAST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -s -q tests/core/test_fuzz_api.py
+	DATABASE_URL=$(PG_URL) STAMMGAST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -s -q tests/core/test_fuzz_api.py
 
 # `make bench` runs every benchmark, `make bench customers exchange` the ones named.
 BENCHMARKS := $(filter-out bench,$(MAKECMDGOALS))
