@@ -17,13 +17,13 @@ from ninja.security import HttpBearer
 from stammgast.cards.api import router as cards_router
 from stammgast.core import tenancy
 from stammgast.core.errors import DomainError
-from stammgast.core.middleware import RETRY_AFTER_SECONDS, busy_body, is_database_busy
 from stammgast.core.http import (
     JsonRenderer,
     error_body,
     refuse_unknown_query_parameters,
     validation_error_body,
 )
+from stammgast.core.middleware import RETRY_AFTER_SECONDS, busy_body, is_database_busy
 from stammgast.customers.api import router as customers_router
 from stammgast.exchange.api import router as exchange_router
 from stammgast.tenants.actor import Actor

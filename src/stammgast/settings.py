@@ -93,9 +93,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Tests run on a file like production (WAL, one writer, busy timeout), not on the
     # shared in-memory database whose table locks fail at once; one file per test process.
-    DATABASES["default"]["TEST"] = {
-        "NAME": str(VAR_DIR / f"test_stammgast_{os.getpid()}.sqlite3")
-    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_stammgast_{os.getpid()}.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at
         # BEGIN so two writers queue instead of failing with "database is locked" mid-way.

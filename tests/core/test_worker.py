@@ -45,9 +45,7 @@ def _wait_for(condition, seconds: float, what: str):
 @pytest.fixture
 def own_database(tmp_path):
     """Environment for processes with a migrated database of their own."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "TEST_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "TEST_"))}
     env["STAMMGAST_VAR_DIR"] = str(tmp_path / "var")
     env["LOG_LEVEL"] = "INFO"
     admin_url = os.environ.get("DATABASE_URL", "")

@@ -46,7 +46,7 @@ def test_small_export_is_done_at_once(admin_actor, some_customers):
     some_customers()
     job = services.start_export(actor=admin_actor, f=CustomerFilter())
     assert job.state == Job.State.DONE and job.rows_done == 3
-    path, name = services.job_file(actor=admin_actor, job_id=job.pk)
+    path, name = services.job_file(actor=admin_actor, job_id=job.uid)
     assert path.exists() and name.endswith(".xlsx")
     assert services.job_progress(job)["percent"] == 100
 
@@ -61,7 +61,7 @@ def test_big_export_runs_on_the_worker(admin_actor, some_customers, worker_backe
     run_worker()
     job.refresh_from_db()
     assert job.state == Job.State.DONE, job.error
-    path, name = services.job_file(actor=admin_actor, job_id=job.pk)
+    path, name = services.job_file(actor=admin_actor, job_id=job.uid)
     assert name.endswith(".zip") and path.stat().st_size > 0
 
 
@@ -76,7 +76,7 @@ def test_big_import_runs_on_the_worker_and_reports(admin_actor, worker_backend):
     job.refresh_from_db()
     assert job.state == Job.State.DONE, job.error
     assert job.summary["created"] == 1 and job.summary["errors_total"] == 1
-    path, name = services.job_file(actor=admin_actor, job_id=job.pk, which="report.xlsx")
+    path, name = services.job_file(actor=admin_actor, job_id=job.uid, which="report.xlsx")
     assert path.exists() and name == "fehler_liste.xlsx"
     # The upload itself is deleted as soon as the import is done.
     assert not (services.jobs_dir() / job.source_file).exists()
@@ -86,7 +86,7 @@ def test_big_import_runs_on_the_worker_and_reports(admin_actor, worker_backend):
 def test_cancelled_job_keeps_nothing(admin_actor, worker_backend):
     upload = SimpleUploadedFile("liste.csv", b"Name\nA\nB\n")
     job = services.start_import(actor=admin_actor, upload=upload, name="liste.csv", inline_bytes=0)
-    services.cancel_job(actor=admin_actor, job_id=job.pk)
+    services.cancel_job(actor=admin_actor, job_id=job.uid)
     run_worker()
     job.refresh_from_db()
     assert job.state == Job.State.CANCELLED
@@ -116,7 +116,7 @@ def test_crashed_worker_leaves_a_failed_job(admin_actor):
         state=Job.State.RUNNING,
         started_at=timezone.now() - dt.timedelta(hours=1),
     )
-    job = services.get_job(actor=admin_actor, job_id=job.pk)
+    job = services.get_job(actor=admin_actor, job_id=job.uid)
     assert job.state == Job.State.FAILED and "nothing was changed" in job.error.replace(
         "nichts wurde geändert", "nothing was changed"
     )
@@ -129,7 +129,7 @@ def test_only_allowed_users_of_the_tenant_get_the_file(
     job = services.start_export(actor=admin_actor, f=CustomerFilter())
     cashier = Actor.for_staff(tenant=tenant, user=None, role=Role.CASHIER, location=None)
     with pytest.raises(DomainError) as exc:
-        services.job_file(actor=cashier, job_id=job.pk)
+        services.job_file(actor=cashier, job_id=job.uid)
     assert exc.value.status == 404
     user = tenant_services.create_staff_user(
         tenant=tenant,
@@ -142,20 +142,20 @@ def test_only_allowed_users_of_the_tenant_get_the_file(
         tenant=tenant, user=user, role=Role.LOCATION_MANAGER, location=location
     )
     with pytest.raises(DomainError):
-        services.job_file(actor=manager, job_id=job.pk)  # not theirs, and location-bound
+        services.job_file(actor=manager, job_id=job.uid)  # not theirs, and location-bound
     with tenant_scope(other_tenant), pytest.raises(DomainError) as exc:
-        services.job_file(actor=Actor.system(other_tenant), job_id=job.pk)
+        services.job_file(actor=Actor.system(other_tenant), job_id=job.uid)
     assert exc.value.status == 404
 
 
 def test_files_are_deleted_after_24_hours(admin_actor, some_customers):
     some_customers()
     job = services.start_export(actor=admin_actor, f=CustomerFilter())
-    path, _name = services.job_file(actor=admin_actor, job_id=job.pk)
+    path, _name = services.job_file(actor=admin_actor, job_id=job.uid)
     assert services.delete_expired_files() == 0 and path.exists()
     Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(hours=25))
     with pytest.raises(DomainError) as exc:
-        services.job_file(actor=admin_actor, job_id=job.pk)
+        services.job_file(actor=admin_actor, job_id=job.uid)
     assert exc.value.status == 410
     out = io.StringIO()
     call_command("exchange_cleanup", stdout=out)

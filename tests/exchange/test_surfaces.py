@@ -41,7 +41,7 @@ def test_export_from_the_customer_list_filter(admin_client, some_customers):
     job_page = admin_client.get(started["Location"])
     assert 'id="download"' in job_page.content.decode()
     job = Job.all_tenants.get()
-    download = admin_client.get(f"/exchange/jobs/{job.pk}/result")
+    download = admin_client.get(f"/exchange/jobs/{job.uid}/result")
     assert download.status_code == 200
     workbook = python_calamine.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     assert [r[0] for r in workbook.get_sheet_by_index(0).to_python()] == ["Kundennummer", "3"]
@@ -96,7 +96,7 @@ def test_import_upload_preview_mapping_and_result(admin_client, tenant):
     assert 'id="created">1<' in job_page and 'id="failed">1<' in job_page
     assert "PLZ" in job_page  # the refused row's column
     job = Job.all_tenants.get()
-    report = admin_client.get(f"/exchange/jobs/{job.pk}/report.xlsx")
+    report = admin_client.get(f"/exchange/jobs/{job.uid}/report.xlsx")
     assert report.status_code == 200
     with_rows = python_calamine.load_workbook(io.BytesIO(b"".join(report.streaming_content)))
     assert with_rows.get_sheet_by_index(0).to_python()[1][0] == 3
@@ -134,8 +134,8 @@ def test_api_job_of_another_tenant_is_not_found(tenant, other_api, admin_actor, 
 
     some_customers()
     job = services.start_export(actor=admin_actor, f=CustomerFilter())
-    assert other_api.get(f"/api/v1/exports/{job.pk}").status_code in (403, 404)
-    assert other_api.get(f"/api/v1/exports/{job.pk}/download").status_code in (403, 404)
+    assert other_api.get(f"/api/v1/exports/{job.uid}").status_code in (403, 404)
+    assert other_api.get(f"/api/v1/exports/{job.uid}/download").status_code in (403, 404)
 
 
 def test_openapi_lists_the_endpoints(pos_api):
@@ -159,7 +159,7 @@ def test_running_job_page_polls_and_shows_progress_and_eta(admin_client, tenant)
         )
         (services.job_dir(job) / "progress.json").write_text('{"done": 250, "total": 1000}')
     page = admin_client.get(
-        f"/exchange/jobs/{job.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-status"
+        f"/exchange/jobs/{job.uid}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-status"
     )
     body = page.content.decode()
     assert body.startswith('<div id="job-status"') and 'hx-trigger="every 1s"' in body
@@ -189,7 +189,7 @@ def test_location_bound_export_holds_only_what_the_location_may_see(tenant, loca
         tenant=tenant, user=user, role=Role.LOCATION_MANAGER, location=location
     )
     job = services.start_export(actor=manager, f=CustomerFilter())
-    path, _name = services.job_file(actor=manager, job_id=job.pk)
+    path, _name = services.job_file(actor=manager, job_id=job.uid)
     names = [
         r[3] for r in python_calamine.load_workbook(str(path)).get_sheet_by_index(0).to_python()[1:]
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Annotated, Any
 
 from django.http import FileResponse, HttpRequest
@@ -55,7 +56,7 @@ class ExportIn(Schema):
 
 
 class JobOut(Schema):
-    id: int
+    id: uuid.UUID
     kind: str
     state: str
     rows_done: int
@@ -75,10 +76,10 @@ class JobOut(Schema):
 
 def job_out(job: Job) -> dict:
     progress = services.job_progress(job)
-    base = f"/api/v1/{job.kind}s/{job.pk}"
+    base = f"/api/v1/{job.kind}s/{job.uid}"
     has_file = job.state == Job.State.DONE and not job.files_deleted
     return {
-        "id": job.pk,
+        "id": job.uid,
         "kind": job.kind,
         "state": job.state,
         "rows_done": progress["done"],
@@ -97,14 +98,14 @@ def job_out(job: Job) -> dict:
     }
 
 
-def _job(request: HttpRequest, job_id: int, kind: str) -> Job:
+def _job(request: HttpRequest, job_id: uuid.UUID, kind: str) -> Job:
     job = services.get_job(actor=request.actor, job_id=job_id)
     if job.kind != kind:
         raise NotFound(_("There is no job %(id)s.") % {"id": job_id})
     return job
 
 
-def _file(request: HttpRequest, job_id: int, kind: str, which: str) -> FileResponse:
+def _file(request: HttpRequest, job_id: uuid.UUID, kind: str, which: str) -> FileResponse:
     _job(request, job_id, kind)
     path, name = services.job_file(actor=request.actor, job_id=job_id, which=which)
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)
@@ -128,21 +129,21 @@ def start_export(request: HttpRequest, payload: ExportIn):
 
 
 @router.get("/exports/{job_id}", response={200: JobOut, **JOB_ERRORS}, summary="Export status")
-def export_status(request: HttpRequest, job_id: int):
+def export_status(request: HttpRequest, job_id: uuid.UUID):
     return job_out(_job(request, job_id, Job.Kind.EXPORT))
 
 
 @router.get(
     "/exports/{job_id}/download", response={200: None, **JOB_ERRORS}, summary="Download an export"
 )
-def export_download(request: HttpRequest, job_id: int):
+def export_download(request: HttpRequest, job_id: uuid.UUID):
     return _file(request, job_id, Job.Kind.EXPORT, "result")
 
 
 @router.post(
     "/exports/{job_id}/cancel", response={200: JobOut, **JOB_ERRORS}, summary="Cancel an export"
 )
-def export_cancel(request: HttpRequest, job_id: int):
+def export_cancel(request: HttpRequest, job_id: uuid.UUID):
     _job(request, job_id, Job.Kind.EXPORT)
     return job_out(services.cancel_job(actor=request.actor, job_id=job_id))
 
@@ -193,7 +194,7 @@ def start_import(
 
 
 @router.get("/imports/{job_id}", response={200: JobOut, **JOB_ERRORS}, summary="Import status")
-def import_status(request: HttpRequest, job_id: int):
+def import_status(request: HttpRequest, job_id: uuid.UUID):
     return job_out(_job(request, job_id, Job.Kind.IMPORT))
 
 
@@ -202,7 +203,7 @@ def import_status(request: HttpRequest, job_id: int):
     response={200: None, **JOB_ERRORS},
     summary="Error report of an import",
 )
-def import_report(request: HttpRequest, job_id: int, fmt: str):
+def import_report(request: HttpRequest, job_id: uuid.UUID, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise NotFound(_("Ask for report.csv or report.xlsx."))
     return _file(request, job_id, Job.Kind.IMPORT, f"report.{fmt}")
@@ -211,6 +212,6 @@ def import_report(request: HttpRequest, job_id: int, fmt: str):
 @router.post(
     "/imports/{job_id}/cancel", response={200: JobOut, **JOB_ERRORS}, summary="Cancel an import"
 )
-def import_cancel(request: HttpRequest, job_id: int):
+def import_cancel(request: HttpRequest, job_id: uuid.UUID):
     _job(request, job_id, Job.Kind.IMPORT)
     return job_out(services.cancel_job(actor=request.actor, job_id=job_id))

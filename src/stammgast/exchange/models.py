@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +25,9 @@ class Job(TenantOwned):
         FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled")
 
+    # What the API and the pages call the job: not guessable, and it tells nothing of how
+    # many jobs other tenants ran (the primary key is one sequence for all).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     # Export: the filter (CustomerFilter.as_dict()); import: mode, match, mapping, dry run.
@@ -59,7 +64,7 @@ class Job(TenantOwned):
         indexes = [models.Index(fields=["tenant", "-created_at"], name="exchange_job_created_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.pk}"
+        return f"{self.get_kind_display()} {self.uid}"
 
     @property
     def finished(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,7 @@ def read_headings(*, actor: Actor, upload, name: str) -> list[str]:
             return [str(h) for h in table.headers]
 
 
-def cancel_job(*, actor: Actor, job_id: int) -> Job:
+def cancel_job(*, actor: Actor, job_id: uuid.UUID | str) -> Job:
     """Ask a job to stop; a queued job stops at once, a running one at its next batch."""
     job = get_job(actor=actor, job_id=job_id)
     if job.finished:
@@ -189,9 +190,12 @@ def cancel_job(*, actor: Actor, job_id: int) -> Job:
     return job
 
 
-def get_job(*, actor: Actor, job_id: int) -> Job:
+def get_job(*, actor: Actor, job_id: uuid.UUID | str) -> Job:
     """A job of the active tenant the actor may see: their own, or any if not location-bound."""
-    job = Job.objects.filter(pk=job_id).first()
+    try:
+        job = Job.objects.filter(uid=uuid.UUID(str(job_id))).first()
+    except ValueError:
+        job = None
     permission = (
         "customers.export" if job is None or job.kind == Job.Kind.EXPORT else ("customers.import")
     )
@@ -206,7 +210,7 @@ def get_job(*, actor: Actor, job_id: int) -> Job:
     return job
 
 
-def job_file(*, actor: Actor, job_id: int, which: str = "result") -> tuple[Path, str]:
+def job_file(*, actor: Actor, job_id: uuid.UUID | str, which: str = "result") -> tuple[Path, str]:
     """The path and download name of a job's file, for someone allowed to have it."""
     job = get_job(actor=actor, job_id=job_id)
     if job.finished_at and timezone.now() - job.finished_at > FILE_LIFETIME or job.files_deleted:

@@ -10,7 +10,7 @@ urlpatterns = [
     path("export/", views.export_start, name="export"),
     path("import/", views.import_upload, name="import"),
     path("import/<str:token>/", views.import_preview, name="import_preview"),
-    path("jobs/<int:job_id>/", views.job_detail, name="job"),
-    path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
-    path("jobs/<int:job_id>/<str:which>", views.job_download, name="job_download"),
+    path("jobs/<uuid:job_id>/", views.job_detail, name="job"),
+    path("jobs/<uuid:job_id>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<uuid:job_id>/<str:which>", views.job_download, name="job_download"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import uuid
 from pathlib import Path
 
 from django.core.files import File
@@ -55,7 +56,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
                 language=_language(),
                 separator=params.get("separator") or services.DEFAULT_SEPARATOR,
             )
-            return redirect("exchange:job", job_id=job.pk)
+            return redirect("exchange:job", job_id=job.uid)
     except DomainError as exc:
         return _error_page(request, exc)
     return render_page(
@@ -90,7 +91,7 @@ def _job_context(job: Job) -> dict:
 
 
 @staff_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     try:
         job = services.get_job(actor=request.actor, job_id=job_id)
     except DomainError as exc:
@@ -107,14 +108,14 @@ def job_list(request: HttpRequest) -> HttpResponse:
     jobs = []
     for job in Job.objects.order_by("-created_at")[:50]:
         try:
-            jobs.append(services.get_job(actor=actor, job_id=job.pk))
+            jobs.append(services.get_job(actor=actor, job_id=job.uid))
         except DomainError:
             continue
     return render_page(request, "exchange/jobs.html", {"nav": "customers", "jobs": jobs})
 
 
 @staff_required
-def job_download(request: HttpRequest, job_id: int, which: str) -> HttpResponse:
+def job_download(request: HttpRequest, job_id: uuid.UUID, which: str) -> HttpResponse:
     try:
         path, name = services.job_file(actor=request.actor, job_id=job_id, which=which)
     except DomainError as exc:
@@ -124,7 +125,7 @@ def job_download(request: HttpRequest, job_id: int, which: str) -> HttpResponse:
 
 @require_POST
 @staff_required
-def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     try:
         services.cancel_job(actor=request.actor, job_id=job_id)
     except DomainError as exc:
@@ -238,7 +239,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
                     **options,
                 )
             shutil.rmtree(path.parent, ignore_errors=True)
-            return redirect("exchange:job", job_id=job.pk)
+            return redirect("exchange:job", job_id=job.uid)
         except DomainError as exc:
             error = exc
     fields = [(c.field, c.header(_language())) for c in IMPORT_COLUMNS.values()]
