@@ -24,6 +24,14 @@ def _use_usage_error_parser(parser: argparse.ArgumentParser) -> None:
                 _use_usage_error_parser(sub)
 
 
+def command_message(exc: DomainError) -> str:
+    """The message, then one line per field that says more than the message itself."""
+    lines = [exc.message]
+    for field, messages in exc.fields.items():
+        lines += [f"  {field}: {m}" for m in messages if m != exc.message]
+    return "\n".join(lines)
+
+
 class DomainCommand(BaseCommand):
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -35,4 +43,4 @@ class DomainCommand(BaseCommand):
         try:
             return super().execute(*args, **options)
         except DomainError as exc:
-            raise CommandError(str(exc), returncode=2) from exc
+            raise CommandError(command_message(exc), returncode=2) from exc
