@@ -26,6 +26,7 @@ from stammgast.core.http import (
 from stammgast.core.middleware import RETRY_AFTER_SECONDS, busy_body, is_database_busy
 from stammgast.customers.api import router as customers_router
 from stammgast.exchange.api import router as exchange_router
+from stammgast.ledger.api import router as ledger_router
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.keys import actor_for_key
 
@@ -117,4 +118,5 @@ def on_unexpected(request, exc: Exception):
 
 api.add_router("/customers", customers_router)
 api.add_router("/customers", cards_router)
+api.add_router("/customers", ledger_router)
 api.add_router("", exchange_router)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "stammgast.tenants",
     "stammgast.customers",
     "stammgast.cards",
+    "stammgast.ledger",
     "stammgast.exchange",
     "stammgast.portal",
 ]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("exchange/", include("stammgast.exchange.urls")),
+    path("ledger/", include(("stammgast.ledger.urls", "ledger"))),
     path("", include("stammgast.portal.urls")),
 ]
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def open_edit_form(page, heading):
     """Click Edit and wait until htmx has swapped and settled the form: while it settles,
     labels and ids of the old and the new register can briefly disagree."""
-    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("link", name="Edit", exact=True).click()
     expect(page.get_by_role("heading", name=f"Edit: {heading}")).to_be_visible()
     page.wait_for_function(
         "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"

@@ -109,6 +109,14 @@ def default_applied(*, actor: Actor, customer_id: int, changes: dict, at: dt.dat
     )
 
 
+def money_moved(
+    *, actor: Actor, customer_id: int, action: str, changes: dict, at: dt.datetime
+) -> Event:
+    """A movement of the customer's money (credit, customer account, a bill), as the app
+    that owns it describes it in `changes`."""
+    return _event(actor=actor, customer_id=customer_id, action=action, changes=changes, at=at)
+
+
 def location_released(*, tenant_id: int, customer_id: int, code: str, at: dt.datetime) -> Event:
     """A location the customer was restricted to left the group (no one acted: the system)."""
     return {

@@ -255,6 +255,11 @@ class CustomerEvent(TenantOwned):
         UNBLOCKED = "unblocked", _("unblocked")
         DEFAULT_APPLIED = "default_applied", _("tenant default applied")
         LOCATION_RELEASED = "location_released", _("location left the group")
+        # Money, recorded by the apps that own it (ledger, bills) through
+        # services.note_in_history: the record says who moved what, when and where.
+        CREDIT = "credit", _("credit")
+        ACCOUNT = "account", _("customer account")
+        BILL = "bill", _("bill")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(db_index=True)

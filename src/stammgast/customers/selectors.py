@@ -55,6 +55,23 @@ def default_group() -> CustomerGroup | None:
     return CustomerGroup.objects.filter(is_default=True).first()
 
 
+def group_named(name: str) -> CustomerGroup:
+    group = CustomerGroup.objects.filter(name=name).first()
+    if group is None:
+        message = _("There is no customer group %(name)s.") % {"name": name}
+        raise DomainError("invalid", message, fields={"group": message}, status=422)
+    return group
+
+
+def group_ids(customer: Customer) -> list[int]:
+    """The ids of the customer's groups (for rules other apps keep per group)."""
+    return list(
+        Customer.groups.through.objects.filter(customer_id=customer.pk).values_list(
+            "customergroup_id", flat=True
+        )
+    )
+
+
 def relation_names(customer: Customer) -> dict[str, list[str]]:
     """Names of the customer's groups and tags and codes of its locations, sorted."""
     through = Customer.groups.through.objects.filter(customer_id=customer.pk)

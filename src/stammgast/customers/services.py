@@ -737,6 +737,35 @@ def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | No
     return customer
 
 
+# --- the history of other apps' changes ------------------------------------------------
+
+_MONEY_ACTIONS = {
+    CustomerEvent.Action.CREDIT,
+    CustomerEvent.Action.ACCOUNT,
+    CustomerEvent.Action.BILL,
+}
+
+
+def note_in_history(
+    *, actor: Actor, customer_id: int, action: str, changes: dict, at: dt.datetime | None = None
+) -> None:
+    """Record in the customer's history a change another app made (a credit top-up, a bill),
+    in the caller's transaction."""
+    if action not in _MONEY_ACTIONS:
+        raise ValueError(f"Not an action other apps record: {action}")
+    events.save_events(
+        [
+            events.money_moved(
+                actor=actor,
+                customer_id=customer_id,
+                action=action,
+                changes=changes,
+                at=at or timezone.now(),
+            )
+        ]
+    )
+
+
 # --- tenant defaults -------------------------------------------------------------------
 
 DEFAULT_FIELDS = {

@@ -22,6 +22,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "tenant.manage",
         "customers.export",
         "customers.import",
+        *{"credit.top_up", "credit.pay", "credit.refund", "credit.correct", "credit.pay_out"},
+        *{"credit.transfer", "account.charge", "account.settle", "bills.post", "bills.cancel"},
+        "pricing.manage",
     },
     Role.LOCATION_MANAGER: {
         "customers.create",
@@ -30,8 +33,15 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.block",
         "customers.restrict_locations",
         "customers.export",
+        *{"credit.top_up", "credit.pay", "credit.refund", "credit.correct", "credit.pay_out"},
+        *{"credit.transfer", "account.charge", "account.settle", "bills.post", "bills.cancel"},
     },
-    Role.CASHIER: {"customers.create", "customers.change", "customers.block"},
+    Role.CASHIER: {
+        "customers.create",
+        "customers.change",
+        "customers.block",
+        *{"credit.top_up", "credit.pay", "credit.refund", "account.settle"},
+    },
     Role.READ_ONLY: set(),
 }
 SCOPE_PERMISSIONS: dict[str, set[str]] = {
@@ -41,8 +51,15 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change_payment",
         "customers.block",
         "customers.restrict_locations",
+        *{"credit.top_up", "credit.pay", "credit.refund", "account.charge", "account.settle"},
+        *{"bills.post", "bills.cancel"},
     },
-    Scope.WEBSHOP: {"customers.create", "customers.change"},
+    # The web shop takes online top-ups and payments; corrections and pay-outs need staff.
+    Scope.WEBSHOP: {
+        "customers.create",
+        "customers.change",
+        *{"credit.top_up", "credit.pay", "credit.refund", "account.charge", "bills.post"},
+    },
     Scope.THIRDPARTY: {"customers.create", "customers.change", "customers.third_party_memo"},
     Scope.READONLY: set(),
     # A back-office integration that moves whole customer bases in and out.

@@ -39,6 +39,8 @@ class Tenant(models.Model):
     )
     default_newsletter = models.BooleanField(_("newsletter by default"), default=False)
     default_country = models.CharField(_("default country"), max_length=2, default="DE")
+    # Money of the tenant's customers (credit, accounts, bills) is kept in this currency.
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
 
     class Meta:
         verbose_name = _("tenant")

@@ -1,0 +1,21 @@
+"""{{ cents|money }}: an amount kept in cents, written as 12.50 (in the active language's
+decimal separator)."""
+
+from django import template
+from django.utils.formats import number_format
+
+register = template.Library()
+
+
+@register.filter
+def money(cents):
+    if cents in (None, ""):
+        return ""
+    return number_format(_units(int(cents)), 2, use_l10n=True)
+
+
+def _units(cents: int):
+    from decimal import Decimal
+
+    # Decimal, not float: the amount is shown exactly as kept.
+    return Decimal(cents).scaleb(-2)
