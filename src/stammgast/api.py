@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
+from stammgast.bills.api import router as bills_router
 from stammgast.cards.api import router as cards_router
 from stammgast.core import tenancy
 from stammgast.core.errors import DomainError
@@ -120,3 +121,4 @@ api.add_router("/customers", customers_router)
 api.add_router("/customers", cards_router)
 api.add_router("/customers", ledger_router)
 api.add_router("", exchange_router)
+api.add_router("", bills_router)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "stammgast.customers",
     "stammgast.cards",
     "stammgast.ledger",
+    "stammgast.bills",
     "stammgast.exchange",
     "stammgast.portal",
 ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("exchange/", include("stammgast.exchange.urls")),
     path("ledger/", include(("stammgast.ledger.urls", "ledger"))),
+    path("bills/", include(("stammgast.bills.urls", "bills"))),
     path("", include("stammgast.portal.urls")),
 ]
 

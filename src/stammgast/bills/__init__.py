@@ -1,0 +1,1 @@
+"""Bills posted by tills and the web shop, with the customer as they were at that moment."""
