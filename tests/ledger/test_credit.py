@@ -124,11 +124,18 @@ def test_a_correction_needs_staff_or_an_admin_and_a_reason(tenant, make_api, gue
     with pytest.raises(Exception) as err:
         ledger_services.correct_credit(actor=admin_actor, customer_number=1, amount=500, reason="")
     assert getattr(err.value, "code", "") == "reason_required"
+    ledger_services.top_up_credit(actor=admin_actor, customer_number=1, amount=1000)
     entry = ledger_services.correct_credit(
         actor=admin_actor, customer_number=1, amount=-250, reason="Doppelt gebucht"
     )
     assert entry.amount == -250 and entry.reason == "Doppelt gebucht"
-    assert CreditAccount.objects.get().balance == -250
+    assert CreditAccount.objects.get().balance == 750
+    # Down, a correction is held to the balance (and the overdraft) like a payment.
+    with pytest.raises(Exception) as err:
+        ledger_services.correct_credit(
+            actor=admin_actor, customer_number=1, amount=-751, reason="x"
+        )
+    assert err.value.code == "insufficient_credit"
 
 
 def test_pay_out_is_at_most_the_balance(admin_actor, guest):

@@ -291,11 +291,14 @@ def correct_credit(
 
     @transaction.atomic
     def run() -> CreditEntry:
+        customer = _customer(actor, customer_number)
         return _book_credit(
             actor=actor,
-            customer=_customer(actor, customer_number),
+            customer=customer,
             kind=EntryKind.CORRECTION,
             amount=amount,
+            # Down, a correction is held to what the customer may overdraw, as a payment.
+            check=_enough_credit(customer, -amount) if amount < 0 else None,
             reason=reason,
             idempotency_key=idempotency_key,
         )
