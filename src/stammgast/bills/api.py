@@ -127,8 +127,9 @@ class BillPageOut(Schema):
     next_cursor: str | None
 
 
-def bill_out(bill: Bill) -> dict:
-    cancelled_by = getattr(bill, "cancelled_by", None) if hasattr(bill, "cancelled_by") else None
+def bill_out(bill: Bill, *, new: bool = False) -> dict:
+    # A bill just posted has no cancellation; asking would cost a query.
+    cancelled_by = None if new else getattr(bill, "cancelled_by", None)
     return {
         "id": bill.uid,
         "number": bill.number,
@@ -174,7 +175,7 @@ def post_bill(request: HttpRequest, payload: BillIn):
     content) answers with the bill already posted."""
     data = payload.model_dump(exclude_unset=True)
     bill = services.post_bill(actor=request.actor, data=data, idempotency_key=_key(request))
-    return json_response(201, bill_out(selectors.get_bill(actor=request.actor, bill_uid=bill.uid)))
+    return json_response(201, bill_out(bill))
 
 
 @router.get("/bills/{bill_id}", response={200: BillOut, **ERRORS}, summary="A bill")

@@ -188,7 +188,7 @@ def customer_snapshot(customer: Customer) -> dict:
     """The customer's data as it is now, for a bill to keep."""
     snapshot = {name: getattr(customer, name) for name in SNAPSHOT_FIELDS}
     snapshot["display_name"] = customer.display_name
-    snapshot["groups"] = customer_selectors.relation_names(customer)["groups"]
+    snapshot["groups"] = customer_selectors.group_names(customer)
     return snapshot
 
 
@@ -288,7 +288,6 @@ def post_bill(*, actor: Actor, data: Mapping[str, Any], idempotency_key: str | N
     }
     fingerprint = _fingerprint(content)
 
-    @transaction.atomic
     def run() -> Bill:
         existing = Bill.objects.filter(location=location, terminal=terminal, number=number).first()
         if existing is not None:
@@ -428,7 +427,6 @@ def cancel_bill(
     was put on account is taken off it, subsidies are given back. A bill is cancelled once."""
     actor.require("bills.cancel", _("You may not cancel bills."))
 
-    @transaction.atomic
     def run() -> Bill:
         original = get_bill_for_update(actor=actor, bill_uid=bill_uid)
         if original.cancels_id is not None or hasattr(original, "cancelled_by"):

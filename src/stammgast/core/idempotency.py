@@ -56,15 +56,17 @@ def run_once(
     remember: Callable[[T], Any],
     recall: Callable[[Any], T],
 ) -> T:
-    """`run()` once per (tenant, owner, key); a retry with the same arguments gets
-    `recall(remember(first result))`, one with other arguments a 422.
+    """`run()` once per (tenant, owner, key), in a transaction; a retry with the same
+    arguments gets `recall(remember(first result))`, one with other arguments a 422.
 
-    Without a key it simply runs. The record is written in the same transaction as the
-    run's own writes, so either both are kept or neither.
+    Without a key it simply runs, in a transaction. With one, the record is written in the
+    same transaction as the run's own writes, so either both are kept or neither. `run`
+    need not open a transaction of its own (one more savepoint per call).
     """
     key = check_key(key)
     if key is None:
-        return run()
+        with transaction.atomic():
+            return run()
     tenant = active_tenant()
     print_ = fingerprint(operation, arguments)
 

@@ -72,6 +72,12 @@ def group_ids(customer: Customer) -> list[int]:
     )
 
 
+def group_names(customer: Customer) -> list[str]:
+    """The names of the customer's groups, sorted."""
+    through = Customer.groups.through.objects.filter(customer_id=customer.pk)
+    return sorted(through.values_list("customergroup__name", flat=True))
+
+
 def relation_names(customer: Customer) -> dict[str, list[str]]:
     """Names of the customer's groups and tags and codes of its locations, sorted."""
     through = Customer.groups.through.objects.filter(customer_id=customer.pk)
@@ -139,6 +145,19 @@ def visible_numbers(*, actor: Actor, numbers: Iterable[int]) -> set[int]:
     return set(
         visible_customers(actor).filter(number__in=list(numbers)).values_list("number", flat=True)
     )
+
+
+# What a money movement reads of its customer: who, whether they may pay, their groups.
+PAYER_FIELDS = ("id", "tenant_id", "number", "kind", "first_name", "last_name", "company_name",
+                "alias", "blocked", "lock_text", "payment_term_days")  # fmt: skip
+
+
+def get_payer(*, actor: Actor, number: int) -> Customer:
+    """The customer (visible to the actor) with only what a payment needs read."""
+    try:
+        return visible_customers(actor).only(*PAYER_FIELDS).get(number=number)
+    except Customer.DoesNotExist:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number}) from None
 
 
 def filter_customers(actor: Actor, f: CustomerFilter) -> QuerySet[Customer]:

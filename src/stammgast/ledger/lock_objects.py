@@ -33,9 +33,17 @@ def credit_accounts_for_update(
 ) -> dict[int, CreditAccount]:
     """The customers' credit accounts (made if missing), locked, by customer id."""
     ids = list(customer_ids)
-    _ensure(CreditAccount, ids, currency)
-    locked = CreditAccount.objects.select_for_update().filter(customer_id__in=ids).order_by("pk")
-    return {a.customer_id: a for a in locked}
+
+    def lock() -> dict[int, CreditAccount]:
+        locked = CreditAccount.objects.select_for_update().filter(customer_id__in=ids)
+        return {a.customer_id: a for a in locked.order_by("pk")}
+
+    found = lock()
+    if len(found) < len(set(ids)):
+        # A customer's first movement: make the account, then lock as usual.
+        _ensure(CreditAccount, ids, currency)
+        found = lock()
+    return found
 
 
 def credit_account_for_update(customer_id: int, currency: str) -> CreditAccount:

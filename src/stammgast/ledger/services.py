@@ -45,7 +45,7 @@ MAX_REASON = 200
 
 
 def _customer(actor: Actor, number: int) -> Customer:
-    return customer_selectors.get_customer(actor=actor, number=number)
+    return customer_selectors.get_payer(actor=actor, number=number)
 
 
 def _text(value: str | None, field: str, max_len: int) -> str:
@@ -122,6 +122,8 @@ def _book_credit(
 
 def _enough_credit(customer: Customer, amount: int) -> Callable[[CreditAccount], None]:
     def check(account: CreditAccount) -> None:
+        if amount <= account.balance:
+            return  # the common case: no overdraft to work out
         available = account.balance + overdraft_limit(account, customer)
         if amount > available:
             raise DomainError(
@@ -150,7 +152,6 @@ def top_up_credit(
     """Credit paid in (cash at a till, online in the web shop)."""
     actor.require("credit.top_up", _("You may not top up credit."))
 
-    @transaction.atomic
     def run() -> CreditEntry:
         customer = _customer(actor, customer_number)
         return _book_credit(
@@ -181,7 +182,6 @@ def pay_with_credit(
     balance and the overdraft the customer may use."""
     actor.require("credit.pay", _("You may not take payments from credit."))
 
-    @transaction.atomic
     def run() -> CreditEntry:
         payer = customer or _customer(actor, customer_number)
         _refuse_blocked(payer)
@@ -214,7 +214,6 @@ def refund_credit(
     """Money of a payment given back onto the credit (a returned item, a cancelled bill)."""
     actor.require("credit.refund", _("You may not refund credit."))
 
-    @transaction.atomic
     def run() -> CreditEntry:
         return _book_credit(
             actor=actor,
@@ -258,7 +257,6 @@ def pay_out_credit(
                 status=422,
             )
 
-    @transaction.atomic
     def run() -> CreditEntry:
         return _book_credit(
             actor=actor,
@@ -289,7 +287,6 @@ def correct_credit(
         message = _("Say why the credit is corrected.")
         raise DomainError("reason_required", message, fields={"reason": message}, status=422)
 
-    @transaction.atomic
     def run() -> CreditEntry:
         customer = _customer(actor, customer_number)
         return _book_credit(
@@ -323,7 +320,6 @@ def transfer_credit(
         message = _("Choose another customer to transfer to.")
         raise DomainError("same_customer", message, fields={"to": message}, status=422)
 
-    @transaction.atomic
     def run() -> tuple[CreditEntry, CreditEntry]:
         source = _customer(actor, from_number)
         target = _customer(actor, to_number)
@@ -497,7 +493,6 @@ def settle_open_items(
         raise DomainError("invalid_method", message, fields={"method": message}, status=422)
     wanted = sorted(set(item_ids)) if item_ids is not None else None
 
-    @transaction.atomic
     def run() -> list[AccountEntry]:
         customer = _customer(actor, customer_number)
         credit = None
