@@ -15,4 +15,4 @@ def bill_for_update(visible: QuerySet[Bill], bill_uid: str) -> Bill | None:
         key = uuid.UUID(str(bill_uid))
     except ValueError:
         return None
-    return visible.select_for_update().filter(uid=key).first()
+    return visible.select_for_update(no_key=True).filter(uid=key).first()

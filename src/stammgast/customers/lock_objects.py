@@ -18,9 +18,11 @@ from .models import Customer
 
 def _for_update(qs: QuerySet) -> QuerySet:
     # Only the customer rows: a join for the visibility rule must not lock link rows.
+    # NO KEY: a change of a customer changes no key, so it need not wait for the rows that
+    # refer to the customer (history entries, credit entries) others are writing.
     if connection.features.has_select_for_update_of:
-        return qs.select_for_update(of=("self",))
-    return qs.select_for_update()
+        return qs.select_for_update(of=("self",), no_key=True)
+    return qs.select_for_update(no_key=True)
 
 
 def customer_for_update(visible: QuerySet[Customer], number: int) -> Customer | None:
@@ -33,11 +35,16 @@ def customers_for_update(visible: QuerySet[Customer], numbers: Iterable[int]) ->
     return list(_for_update(visible.filter(number__in=list(numbers)).order_by("pk")))
 
 
+# FOR NO KEY UPDATE, not FOR UPDATE: every row written for the tenant (an import's customers
+# above all) holds a FOR KEY SHARE lock on the tenant's row until it commits, and FOR UPDATE
+# would wait for that; moving a counter changes no key, so it need not.
+
+
 def tenant_counter_for_update(tenant_id: int) -> Tenant:
     """The tenant's row, whose number counter the caller is about to move."""
-    return Tenant.objects.select_for_update().get(pk=tenant_id)
+    return Tenant.objects.select_for_update(no_key=True).get(pk=tenant_id)
 
 
 def location_counter_for_update(location_id: int) -> Location | None:
     """The location's row (its own number range's counter), or None if it left the group."""
-    return Location.objects.select_for_update().filter(pk=location_id).first()
+    return Location.objects.select_for_update(no_key=True).filter(pk=location_id).first()

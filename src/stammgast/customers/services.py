@@ -319,7 +319,9 @@ def plan_create(
     relations = ctx.resolve(given) if given else {}
     if "features" in cleaned:
         cleaned["features"] = ctx.check_features(cleaned["features"])
-    values = {**defaults, **cleaned}
+    # The kind is always recorded, whether given or the default: the history of a customer
+    # made by a form that sends it and by a till that does not is the same.
+    values = {"kind": model_defaults["kind"], **defaults, **cleaned}
     if "number" in values:
         ctx.check_number_free(values["number"])
     else:

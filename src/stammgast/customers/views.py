@@ -355,6 +355,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     # The box starts as the tenant's default, so an untouched box keeps that default.
     form.fields["newsletter"].initial = selectors.new_customer_defaults(actor.tenant)["newsletter"]
     status = 200
+    error_code = ""
     # One key per form shown: sending the same form twice (a double click, a reload after
     # a lost answer) creates one customer. A refused form keeps its key for the retry.
     idempotency_key = (request.POST.get("idempotency_key") or "")[:100] or secrets.token_urlsafe(18)
@@ -365,6 +366,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             form.add_domain_error(exc)
+            error_code = exc.code
             status = exc.status if exc.status in (403, 409, 422) else 400
         else:
             messages.success(
@@ -381,6 +383,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             "form": form,
             "kind": kind,
             "idempotency_key": idempotency_key,
+            "error_code": error_code,
         },
         status=status,
     )

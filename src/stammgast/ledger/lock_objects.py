@@ -1,7 +1,9 @@
 """Row locks of the ledger, always taken in primary-key order.
 
 A payment locks its account, checks the balance and books; two tills paying from one
-account wait for each other here, so the balance can never be spent twice. A transfer
+account wait for each other here, so the balance can never be spent twice. The locks are
+FOR NO KEY UPDATE: a balance is no key, so the entries others insert (which lock the
+account's key) need not wait. A transfer
 locks both accounts, the lower key first, so two opposite transfers cannot deadlock.
 """
 
@@ -35,7 +37,7 @@ def credit_accounts_for_update(
     ids = list(customer_ids)
 
     def lock() -> dict[int, CreditAccount]:
-        locked = CreditAccount.objects.select_for_update().filter(customer_id__in=ids)
+        locked = CreditAccount.objects.select_for_update(no_key=True).filter(customer_id__in=ids)
         return {a.customer_id: a for a in locked.order_by("pk")}
 
     found = lock()
@@ -53,12 +55,12 @@ def credit_account_for_update(customer_id: int, currency: str) -> CreditAccount:
 def customer_account_for_update(customer_id: int, currency: str) -> CustomerAccount:
     """The customer's account (made if missing), locked."""
     _ensure(CustomerAccount, [customer_id], currency)
-    return CustomerAccount.objects.select_for_update().get(customer_id=customer_id)
+    return CustomerAccount.objects.select_for_update(no_key=True).get(customer_id=customer_id)
 
 
 def open_items_for_update(account: CustomerAccount, ids: Iterable[int] | None) -> list[OpenItem]:
     """The account's open items (those named, or all still open), locked in key order."""
-    qs = OpenItem.objects.select_for_update().filter(account=account, open_amount__gt=0)
+    qs = OpenItem.objects.select_for_update(no_key=True).filter(account=account, open_amount__gt=0)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     return list(qs.order_by("pk"))

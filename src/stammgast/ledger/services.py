@@ -449,7 +449,7 @@ def cancel_account_charge(
     with transaction.atomic():
         account = lock_objects.customer_account_for_update(customer.pk, actor.tenant.currency)
         items = list(
-            OpenItem.objects.select_for_update()
+            OpenItem.objects.select_for_update(no_key=True)
             .filter(account=account, bill_id=bill_id)
             .order_by("pk")
         )

@@ -110,7 +110,7 @@ def create_location(
     name = _check_name(name)
     with tenant_scope(tenant):
         # Serialise range checks per tenant so two new locations cannot take one range.
-        Tenant.objects.select_for_update().get(pk=tenant.pk)
+        Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
         if Location.objects.filter(code=code).exists():
             raise Conflict(
                 "location_exists",
