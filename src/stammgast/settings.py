@@ -1,5 +1,6 @@
 """Django settings for stammgast: embedded SQLite by default, PostgreSQL via DATABASE_URL."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "stammgast.core",
     "stammgast.tenants",
     "stammgast.customers",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "stammgast.tenants.middleware.TenantMiddleware",
     "stammgast.core.middleware.DatabaseBusy",
     "ninja.compatibility.files.fix_request_files_middleware",
+    # Last: turns a log-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stammgast.urls"
@@ -149,6 +153,24 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# --- log-in throttling (django-axes, counted in the database: every process sees it) -------
+# Refused after 10 failures of one username from one address, or 10 failures of any
+# usernames from one address, for 15 minutes; a successful log-in clears its username's
+# count. The portal's log-in and the admin's alike (docs/security.md).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "stammgast.portal.views.locked_out"
+# The client's address is REMOTE_ADDR: a forwarded-for header is set by the client and
+# cannot be trusted unless a known proxy sets it (then let the proxy set REMOTE_ADDR).
+AXES_CLIENT_IP_CALLABLE = "stammgast.portal.views.client_ip"
+AXES_VERBOSE = False
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import python_calamine
+from django.http import HttpRequest
 from django.test import Client
 
 from stammgast.customers.models import Customer
@@ -22,7 +23,7 @@ def staff(tenant, username, role, location=None):
         tenant=tenant, username=username, password=PASSWORD, role=role, location=location
     )
     client = Client(HTTP_ACCEPT_LANGUAGE="de")
-    assert client.login(username=username, password=PASSWORD)
+    assert client.login(request=HttpRequest(), username=username, password=PASSWORD)
     return client
 
 

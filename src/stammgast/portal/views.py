@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
@@ -13,13 +16,32 @@ from stammgast.tenants.pages import render_page
 
 from . import selectors
 from .charts import stacked_bars
-from .forms import ThrottledAuthenticationForm
 
 
 class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
-    authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+
+def client_ip(request) -> str:
+    """The address log-in failures are counted by (see AXES_CLIENT_IP_CALLABLE)."""
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+def locked_out(request, response=None, credentials=None):
+    """The log-in page (portal or admin) once too many attempts failed: says when to try
+    again, never whether the username exists; 429."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = _("Too many failed log-in attempts. Wait %(minutes)d minutes and try again.") % {
+        "minutes": minutes
+    }
+    form = AuthenticationForm(request, data=None)
+    return render(
+        request,
+        "portal/login.html",
+        {"form": form, "locked_out": message, "next": request.POST.get("next", "")},
+        status=429,
+    )
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

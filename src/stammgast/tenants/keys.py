@@ -1,16 +1,31 @@
-"""Which actor an API key stands for, with a few seconds' cache per process.
+"""Which actor an API key stands for: verified once, kept, dropped everywhere on a change.
 
-A till asks many times a second; checking its key (a table read and a hash) on every
-request would cost more than many of the reads it makes. A verified key is kept for
-KEY_CACHE_SECONDS, so a revoked key stops working within that time in every process (and
-at once in the process that revoked it).
+A till asks many times a second. Finding its client by the key's prefix, comparing the
+hash and building the actor (tenant, location, scopes) is done once per process and key
+and kept for KEY_CACHE_SECONDS. A change that makes a kept actor wrong (a key revoked, a
+location leaving its group with its tills) moves the *key generation*, and every process
+drops what it kept as soon as it sees the generation move, which it checks on every
+request: the very next request with such a key is verified anew, and refused.
+
+The generation lives where all server processes see it: the modification time of a file
+in the data directory (every process of one server reads it with one `stat`, a few
+microseconds), and, where a shared cache is configured (Redis, for several servers), a
+counter in that cache. Reading the database on every request would cost a fifth of a
+customer lookup; a generation kept in one process's memory alone let a revoked key work on
+for seconds in the others.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
 
 from .actor import Actor
 from .models import ApiClient
@@ -18,7 +33,9 @@ from .models import ApiClient
 KEY_PREFIX_LEN = 8
 KEY_CACHE_SECONDS = 10.0
 _MAX_CACHED = 10_000
-_cache: dict[str, tuple[float, Actor]] = {}
+_SHARED_KEY = "stammgast:api-key-generation"
+# (valid until, generation when verified, actor) per SHA-256 of a key.
+_cache: dict[str, tuple[float, tuple, Actor]] = {}
 
 
 def hash_key(key: str) -> str:
@@ -41,13 +58,45 @@ def authenticate_api_key(key: str) -> ApiClient | None:
     return client
 
 
+def _marker() -> Path:
+    return Path(settings.VAR_DIR) / "api-keys.generation"
+
+
+def _shared_cache() -> bool:
+    return not settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+
+
+def generation() -> tuple:
+    """What a kept actor must have been verified under to be used."""
+    try:
+        on_disk = os.stat(_marker()).st_mtime_ns
+    except FileNotFoundError:
+        on_disk = 0
+    return on_disk, cache.get(_SHARED_KEY) if _shared_cache() else None
+
+
+def keys_changed() -> None:
+    """Make every server process verify its kept keys again on its next request."""
+    path = _marker()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = generation()[0]
+    path.write_text(uuid.uuid4().hex)
+    if os.stat(path).st_mtime_ns == before:
+        # A clock too coarse to tell two changes apart: move the time on by hand.
+        os.utime(path, ns=(before + 1, before + 1))
+    if _shared_cache():
+        cache.set(_SHARED_KEY, uuid.uuid4().hex, None)
+    _cache.clear()
+
+
 def actor_for_key(token: str) -> Actor | None:
     """The actor an API key stands for, or None if the key is unknown or revoked."""
     digest = hashlib.sha256(token.encode()).hexdigest()
     hit = _cache.get(digest)
     now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    current = generation()
+    if hit is not None and hit[0] > now and hit[1] == current:
+        return hit[2]
     client = authenticate_api_key(token)
     if client is None:
         _cache.pop(digest, None)
@@ -55,9 +104,10 @@ def actor_for_key(token: str) -> Actor | None:
     actor = Actor.for_api_client(client)
     if len(_cache) >= _MAX_CACHED:
         _cache.clear()
-    _cache[digest] = (now + KEY_CACHE_SECONDS, actor)
+    _cache[digest] = (now + KEY_CACHE_SECONDS, current, actor)
     return actor
 
 
 def forget_cached_keys() -> None:
+    """This process's kept keys only (tests start each with none)."""
     _cache.clear()

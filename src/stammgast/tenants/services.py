@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from stammgast.core.errors import Conflict, DomainError, NotFound
 from stammgast.core.tenancy import tenant_scope
 
-from .keys import KEY_PREFIX_LEN, forget_cached_keys, hash_key
+from .keys import KEY_PREFIX_LEN, hash_key, keys_changed
 from .models import MAX_CUSTOMER_NUMBER, ApiClient, Location, Membership, Role, Scope, Tenant
 from .signals import location_leaving
 
@@ -254,11 +254,9 @@ def create_api_key(
 
 
 def _forget_verified_keys() -> None:
-    """Drop this process's cache of verified keys once the change is committed.
-
-    Other server processes notice within the cache's lifetime (see keys.py).
-    """
-    transaction.on_commit(forget_cached_keys)
+    """Once the change is committed, every server process verifies its kept keys again
+    on its next request (see keys.py)."""
+    transaction.on_commit(keys_changed)
 
 
 @transaction.atomic
