@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
@@ -21,6 +23,7 @@ from stammgast.core.errors import DomainError
 from stammgast.core.http import (
     JsonRenderer,
     error_body,
+    json_response,
     refuse_unknown_query_parameters,
     validation_error_body,
 )
@@ -45,6 +48,30 @@ class ApiKeyAuth(HttpBearer):
         return actor
 
 
+def docs_for_staff_or_keys(view):
+    """The interactive docs and the schema: for logged-in staff and API keys (unless
+    STAMMGAST_PUBLIC_API_DOCS=1): they list every endpoint and field an attacker could try."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        allowed = (
+            settings.PUBLIC_API_DOCS
+            or request.user.is_authenticated
+            or (token and actor_for_key(token) is not None)
+        )
+        if not allowed:
+            if request.path.endswith("/docs"):
+                return redirect_to_login(request.get_full_path())
+            return json_response(
+                401, error_body("unauthorized", _("Log in, or send a valid API key."))
+            )
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 api = NinjaAPI(
     title="stammgast API",
     version="1",
@@ -52,6 +79,7 @@ api = NinjaAPI(
     auth=ApiKeyAuth(),
     renderer=JsonRenderer(),
     docs_url="/docs",
+    docs_decorator=docs_for_staff_or_keys,
     openapi_url="/openapi.json",
 )
 

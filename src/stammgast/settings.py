@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -40,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
+    # Its templates and static files: the API's docs with Swagger UI served by us, no CDN.
+    "ninja",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -55,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Outside the rest: turns Django's own error pages under /api/ into JSON.
     "stammgast.core.middleware.ApiErrorsAsJson",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -72,6 +77,38 @@ MIDDLEWARE = [
     # Last: turns a log-in refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# --- headers -----------------------------------------------------------------------------
+# Every answer, portal and API alike: no script, style, font or picture from anywhere but
+# this server, nothing inline, no framing (docs/security.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Behind TLS (a proxy that terminates it and sets X-Forwarded-Proto): STAMMGAST_HTTPS=1.
+HTTPS = os.environ.get("STAMMGAST_HTTPS", "") == "1"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# The API's interactive docs and schema need a staff log-in or an API key unless this is 1.
+PUBLIC_API_DOCS = os.environ.get("STAMMGAST_PUBLIC_API_DOCS", "") == "1"
 
 ROOT_URLCONF = "stammgast.urls"
 WSGI_APPLICATION = "stammgast.wsgi.application"
