@@ -31,6 +31,7 @@ from stammgast.core.middleware import RETRY_AFTER_SECONDS, busy_body, is_databas
 from stammgast.customers.api import router as customers_router
 from stammgast.exchange.api import router as exchange_router
 from stammgast.ledger.api import router as ledger_router
+from stammgast.pricing.api import router as pricing_router
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.keys import actor_for_key
 
@@ -150,3 +151,4 @@ api.add_router("/customers", cards_router)
 api.add_router("/customers", ledger_router)
 api.add_router("", exchange_router)
 api.add_router("", bills_router)
+api.add_router("/pricing", pricing_router)

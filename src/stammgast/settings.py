@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "stammgast.customers",
     "stammgast.cards",
     "stammgast.ledger",
+    "stammgast.pricing",
     "stammgast.bills",
     "stammgast.exchange",
     "stammgast.portal",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("exchange/", include("stammgast.exchange.urls")),
     path("ledger/", include(("stammgast.ledger.urls", "ledger"))),
     path("bills/", include(("stammgast.bills.urls", "bills"))),
+    path("pricing/", include(("stammgast.pricing.urls", "pricing"))),
     path("", include("stammgast.portal.urls")),
 ]
 

@@ -241,6 +241,8 @@ def _book_subsidies(actor: Actor, customer: Customer | None, bill: Bill, lines: 
                 "line": i,
                 "category": line.category,
                 "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount": line.discount,
                 "amount": line.subsidy,
             }
             for i, line in enumerate(lines)
@@ -294,7 +296,9 @@ def post_bill(*, actor: Actor, data: Mapping[str, Any], idempotency_key: str | N
             return _same_or_conflict(existing, fingerprint)
         customer = None
         if data.get("customer") is not None:
-            customer = _customer_of(actor, data.get("customer"))
+            customer = customer_selectors.customer_by_reference(
+                actor=actor, ref=data.get("customer")
+            )
             if customer.blocked:
                 text = customer.lock_text or _("No lock text given.")
                 raise DomainError(
@@ -368,34 +372,6 @@ def _same_or_conflict(existing: Bill, fingerprint: str) -> Bill:
         _("This terminal posted bill %(number)s already, with other content.")
         % {"number": existing.number},
         fields={"number": _("Already posted with other content.")},
-    )
-
-
-def _customer_of(actor: Actor, ref: Any) -> Customer:
-    """The customer a bill names: a number, or {"number"|"card"|"email": ...}."""
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        return customer_selectors.get_customer(actor=actor, number=ref)
-    if isinstance(ref, Mapping) and len(ref) == 1:
-        ((key, value),) = ref.items()
-        if key == "number" and isinstance(value, int) and not isinstance(value, bool):
-            return customer_selectors.get_customer(actor=actor, number=value)
-        if isinstance(value, str):
-            found = customer_selectors.lookup_customers(actor=actor, **{key: value})
-            if len(found) == 1:
-                return customer_selectors.get_customer(actor=actor, number=found[0]["number"])
-            if len(found) > 1:
-                raise DomainError(
-                    "customer_ambiguous",
-                    _("More than one customer has this %(key)s.") % {"key": key},
-                    fields={"customer": _("Give the customer number.")},
-                    status=422,
-                )
-            raise NotFound(_("There is no such customer."))
-    raise DomainError(
-        "invalid_customer",
-        _('Name the customer by number, or as {"card": ...} or {"email": ...}.'),
-        fields={"customer": _("Not valid.")},
-        status=422,
     )
 
 

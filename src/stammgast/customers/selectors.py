@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -424,3 +424,31 @@ def customer_history(
     rows = list(qs[: limit + 1])
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def customer_by_reference(*, actor: Actor, ref: Any) -> Customer:
+    """The customer a bill names: a number, or {"number"|"card"|"email": ...}."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        return get_customer(actor=actor, number=ref)
+    if isinstance(ref, Mapping) and len(ref) == 1:
+        ((key, value),) = ref.items()
+        if key == "number" and isinstance(value, int) and not isinstance(value, bool):
+            return get_customer(actor=actor, number=value)
+        if isinstance(value, str):
+            found = lookup_customers(actor=actor, **{key: value})
+            if len(found) == 1:
+                return get_customer(actor=actor, number=found[0]["number"])
+            if len(found) > 1:
+                raise DomainError(
+                    "customer_ambiguous",
+                    _("More than one customer has this %(key)s.") % {"key": key},
+                    fields={"customer": _("Give the customer number.")},
+                    status=422,
+                )
+            raise NotFound(_("There is no such customer."))
+    raise DomainError(
+        "invalid_customer",
+        _('Name the customer by number, or as {"card": ...} or {"email": ...}.'),
+        fields={"customer": _("Not valid.")},
+        status=422,
+    )
