@@ -60,7 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's middleware with the policy string built once per process.
+    "stammgast.core.middleware.ContentSecurityPolicy",
     # Outside the rest: turns Django's own error pages under /api/ into JSON.
     "stammgast.core.middleware.ApiErrorsAsJson",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -75,3 +75,30 @@ def test_behind_tls_the_session_cookie_is_secure_and_hsts_is_sent(tenant, settin
     assert client.cookies["csrftoken"]["secure"]
     client.post("/login/", {"username": "chefin", "password": "Kellner-Passwort-42"})
     assert client.cookies["sessionid"]["secure"]
+
+
+def test_the_policy_follows_a_changed_setting_and_a_view_may_still_change_it(tenant, settings):
+    from csp.decorators import csp_update
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from stammgast.core.middleware import ContentSecurityPolicy
+
+    middleware = ContentSecurityPolicy(lambda request: HttpResponse("ok"))
+    before = middleware(RequestFactory().get("/login/"))["Content-Security-Policy"]
+    assert "default-src 'self'" in before and "example.org" not in before
+
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {"default-src": ["'self'"], "img-src": ["'self'", "https://example.org"]}
+    }
+    changed = middleware(RequestFactory().get("/login/"))["Content-Security-Policy"]
+    assert changed == "default-src 'self'; img-src 'self' https://example.org"
+
+    @csp_update({"img-src": "https://cdn.example.org"})
+    def view(request):
+        return HttpResponse("ok")
+
+    widened = ContentSecurityPolicy(view)(RequestFactory().get("/login/"))
+    assert "https://cdn.example.org" in widened["Content-Security-Policy"]
+    # The next ordinary answer has the settings' policy again.
+    assert middleware(RequestFactory().get("/login/"))["Content-Security-Policy"] == changed

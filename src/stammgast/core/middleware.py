@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from csp.constants import HEADER
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import OperationalError
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -91,3 +97,63 @@ class DatabaseBusy:
             response = render(request, "503.html", {"busy": busy_body()}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class ContentSecurityPolicy(CSPMiddleware):
+    """django-csp's middleware with the settings' policy built once per process.
+
+    The stock middleware builds the policy string twice on every response
+    (enforced and report-only) although for almost every response it is the
+    same string. A response that changes the policy (the ``csp_update`` and
+    ``csp_replace`` decorators), a request that used a nonce and an exempt
+    response still go through django-csp's own code, unchanged.
+    """
+
+    _policy: str | None = None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            _policy_is_customised(request, response)
+            or HEADER in response
+            or (settings.DEBUG and response.status_code in (404, 500))
+        ):
+            return super().process_response(request, response)
+        policy = ContentSecurityPolicy._policy
+        if policy is None:
+            policy = ContentSecurityPolicy._policy = build_policy()
+        if policy and not request.path_info.startswith(_excluded_prefixes()):
+            response[HEADER] = policy
+        # As django-csp does: a nonce asked for after this point is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+_CUSTOMISING_ATTRIBUTES = (
+    "_csp_exempt",
+    "_csp_exempt_ro",
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+
+
+def _policy_is_customised(request: HttpRequest, response: HttpResponse) -> bool:
+    return (
+        getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) is not None
+        or getattr(request, "_csp_nonce", None) is not None
+        or any(hasattr(response, name) for name in _CUSTOMISING_ATTRIBUTES)
+    )
+
+
+def _excluded_prefixes() -> tuple[str, ...]:
+    policy = getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}
+    return tuple(policy.get("EXCLUDE_URL_PREFIXES", None) or ())
+
+
+@receiver(setting_changed)
+def _forget_policy(setting: str, **kwargs) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        ContentSecurityPolicy._policy = None
