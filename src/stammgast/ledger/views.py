@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from stammgast.core.errors import DomainError, NotFound
@@ -147,7 +147,10 @@ def settle(request: HttpRequest, number: int) -> HttpResponse:
     paid = -sum(e.amount for e in entries)
     messages.success(
         request,
-        _("%(n)d items settled: %(amount)s.") % {"n": len(entries), "amount": format_amount(paid)},
+        ngettext(
+            "%(n)d item settled: %(amount)s.", "%(n)d items settled: %(amount)s.", len(entries)
+        )
+        % {"n": len(entries), "amount": format_amount(paid)},
     )
     return _back(number, "account")
 
