@@ -303,7 +303,12 @@ def main(argv: list[str] | None = None) -> None:
                         "terminal": f"T{client}",
                         "customer": random.Random(n).choice(numbers),
                         "lines": [
-                            {"item": "MEN1", "category": "meal", "unit_price": "4.90"},
+                            {
+                                "item": "MEN1",
+                                "category": "meal",
+                                "unit_price": "4.90",
+                                "subsidy": "2.50",
+                            },
                             {"item": "SAL", "category": "side", "unit_price": "1.20"},
                             {
                                 "item": "WAS",
@@ -312,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "unit_price": "0.90",
                             },
                         ],
-                        "payments": [{"method": "credit", "amount": "7.90"}],
+                        "payments": [{"method": "credit", "amount": "5.40"}],
                     },
                     {**headers, "Idempotency-Key": f"bill-{n}"},
                 )

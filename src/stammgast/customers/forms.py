@@ -18,6 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from stammgast.core.errors import DomainError
+from stammgast.core.forms import DomainErrorsMixin
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, PaymentMethod
 
@@ -127,7 +128,7 @@ def pick(name: str, choices, *, blank: bool = False) -> forms.ChoiceField:
     )
 
 
-class CustomerForm(forms.Form):
+class CustomerForm(DomainErrorsMixin, forms.Form):
     """Base of the register forms: initial values from a customer, data for the service."""
 
     # Fields the actor may not change are shown disabled and never sent to the service.
@@ -169,18 +170,6 @@ class CustomerForm(forms.Form):
                 value = value.strip()
             data[name] = value
         return data
-
-    def add_domain_error(self, error: DomainError) -> None:
-        """Put the service's messages next to their fields; the rest above the form."""
-        for field, messages in error.fields.items():
-            name = self.field_name_for(field)
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
-        if not error.fields:
-            self.add_error(None, error.message)
-
-    def field_name_for(self, service_field: str) -> str:
-        return service_field
 
 
 class MasterDataForm(CustomerForm):

@@ -1,132 +1,172 @@
-"""The quote endpoint of /api/v1: a basket priced for a customer or anonymously."""
+"""Pricing endpoints of /api/v1: the quote of a basket, subsidy rules, group price levels.
+
+Thin handlers: parse, call one selector or service, render. Every key may quote (a quote
+writes nothing and shows what the customer record shows anyway: price level, discount);
+changing rules and levels needs "pricing.manage".
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
-
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
-from pydantic import ConfigDict, WithJsonSchema
+from ninja import Router
 
-from stammgast.core.errors import DomainError, FieldErrors
 from stammgast.core.http import ERRORS, json_response
 from stammgast.core.money import format_amount
-from stammgast.customers import selectors as customer_selectors
 
-from . import services
+from . import selectors, services
+from .models import SubsidyKind, SubsidyRule
+from .schemas import (
+    GroupLevelListOut,
+    GroupLevelsIn,
+    QuoteIn,
+    QuoteOut,
+    RuleIn,
+    RuleListOut,
+    RuleOut,
+)
 
-router = Router(tags=["prices"])
+router = Router(tags=["pricing"])
 
-Prices = Annotated[
-    Any,
-    WithJsonSchema(
-        {
-            "type": "object",
-            "description": 'price per price level, e.g. {"1": "4.90", "2": "3.90"}',
-            "additionalProperties": {"type": "string"},
-            "maxProperties": 99,
+
+def _money(body: dict, name: str, cents: int) -> None:
+    body[name] = format_amount(cents)
+    body[f"{name}_cents"] = cents
+
+
+def quote_out(found: selectors.Quote, currency: str) -> dict:
+    lines = []
+    for line in found.lines:
+        out = {
+            "item": line.item,
+            "category": line.category,
+            "quantity": line.quantity,
+            "discountable": line.discountable,
+            "price_level": line.price_level,
         }
-    ),
-]
-CustomerRef = Annotated[
-    Any,
-    WithJsonSchema(
-        {
-            "oneOf": [
-                {"type": "integer", "description": "customer number"},
-                {"type": "object", "maxProperties": 1},
-                {"type": "null"},
-            ]
-        }
-    ),
-]
-
-
-class LineIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    item: str = Field(max_length=100)
-    category: str = Field("", max_length=100)
-    quantity: int = Field(1, ge=1, le=services.MAX_QUANTITY)
-    discountable: bool = True
-    prices: Prices
-
-
-class QuoteIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    customer: CustomerRef = Field(
-        None, description='number, {"card": ...} or {"email": ...}; empty: anonymous'
-    )
-    price_level: int | None = Field(None, ge=1, le=99, description="the operator's override")
-    at: dt.datetime | None = Field(None, description="when the guest will pay; empty: now")
-    lines: list[LineIn] = Field(max_length=services.MAX_LINES)
-
-
-class QuotedLineOut(Schema):
-    item: str
-    category: str
-    quantity: int
-    price_level: int
-    unit_price: str
-    discount: str
-    subsidy: str
-    subsidy_rule: str
-    total: str
-    total_cents: int
-
-
-class QuoteOut(Schema):
-    customer: int | None
-    currency: str
-    lines: list[QuotedLineOut]
-    gross: str
-    discount: str
-    subsidy: str
-    total: str
-    total_cents: int
+        for name in ("unit_price", "gross", "discount", "subsidy"):
+            _money(out, name, getattr(line, name))
+        out["subsidy_rule"] = line.subsidy_rule
+        out["subsidy_meals"] = line.subsidy_meals
+        _money(out, "total", line.total)
+        lines.append(out)
+    body = {
+        "customer_number": found.customer_number,
+        "currency": currency,
+        "at": found.at,
+        "price_level_source": found.price_level_source,
+        "lines": lines,
+    }
+    for name in ("gross", "discount", "subsidy", "to_pay"):
+        _money(body, name, getattr(found, name))
+    return body
 
 
 @router.post("/quote", response={200: QuoteOut, **ERRORS}, summary="Price a basket")
 def quote(request: HttpRequest, payload: QuoteIn):
-    """Each line's unit price (at the customer's price level), discount and subsidy, and
-    the totals. Writes nothing: a subsidy is used when the bill is posted."""
-    data = payload.model_dump(exclude_unset=True)
-    errors = FieldErrors()
-    lines = services.read_lines(data.get("lines"), errors)
-    errors.raise_if_any("invalid_basket", _("The basket cannot be priced."))
-    customer = None
-    if data.get("customer") is not None:
-        customer = customer_selectors.customer_by_reference(
-            actor=request.actor, ref=data["customer"]
-        )
-    if customer is not None and customer.blocked:
-        text = customer.lock_text or _("No lock text given.")
-        raise DomainError(
-            "customer_blocked",
-            _("The customer is blocked: %(text)s") % {"text": text},
-            fields={"customer": text},
-            status=422,
-        )
-    found = services.quote_basket(
+    """Each line's unit price (at the price level that applies), discount and subsidy, and
+    the totals, for a customer (by `customer_number`, `card` or `email`) or anonymously.
+    Writes nothing: a subsidy is used when the bill is posted, which checks it again.
+    At most 200 lines; quantities 1-9,999; prices as text with at most two decimals."""
+    customer = selectors.customer_for_quote(
         actor=request.actor,
-        lines=lines,
+        customer_number=payload.customer_number,
+        card=payload.card,
+        email=payload.email,
+    )
+    found = services.quote(
+        actor=request.actor,
         customer=customer,
-        price_level=data.get("price_level"),
-        at=data.get("at"),
+        lines=[line.model_dump() for line in payload.lines],
+        price_level=payload.price_level,
+        at=payload.at,
     )
-    return json_response(
-        200,
-        {
-            "customer": customer.number if customer else None,
-            "currency": request.actor.tenant.currency,
-            "lines": [line.as_dict() for line in found.lines],
-            "gross": format_amount(found.gross),
-            "discount": format_amount(found.discount),
-            "subsidy": format_amount(found.subsidy),
-            "total": format_amount(found.total),
-            "total_cents": found.total,
-        },
+    return json_response(200, quote_out(found, request.actor.tenant.currency))
+
+
+# --- subsidy rules -----------------------------------------------------------------------
+
+
+def rule_out(rule: SubsidyRule) -> dict:
+    fixed = rule.kind == SubsidyKind.FIXED
+    return {
+        "id": rule.pk,
+        "name": rule.name,
+        "group": rule.group.name,
+        "categories": rule.categories,
+        "kind": rule.kind,
+        "amount": format_amount(rule.value) if fixed else None,
+        "amount_cents": rule.value if fixed else None,
+        "percent": None if fixed else rule.value,
+        "times_per_day": rule.times_per_day,
+        "weekdays": rule.weekdays,
+        "valid_from": rule.valid_from,
+        "valid_to": rule.valid_to,
+        "monthly_cap": None if rule.monthly_cap is None else format_amount(rule.monthly_cap),
+        "monthly_cap_cents": rule.monthly_cap,
+        "active": rule.active,
+    }
+
+
+@router.get(
+    "/subsidy-rules", response={200: RuleListOut, **ERRORS}, summary="List the subsidy rules"
+)
+def list_rules(request: HttpRequest, include_stopped: bool = False):
+    """The active rules (at most 200), by name; with `include_stopped`, also the stopped
+    ones (the latest 500 of them)."""
+    rules = selectors.subsidy_rules(active_only=not include_stopped)
+    return json_response(200, {"items": [rule_out(r) for r in rules]})
+
+
+@router.post("/subsidy-rules", response={201: RuleOut, **ERRORS}, summary="Create a subsidy rule")
+def create_rule(request: HttpRequest, payload: RuleIn):
+    """Needs pricing.manage. Send `Idempotency-Key` so a retry creates one rule."""
+    rule = services.create_subsidy_rule(
+        actor=request.actor,
+        data=payload.model_dump(exclude_unset=True),
+        idempotency_key=request.headers.get("Idempotency-Key"),
     )
+    return json_response(201, rule_out(rule))
+
+
+@router.get("/subsidy-rules/{int:rule_id}", response={200: RuleOut, **ERRORS}, summary="Get a rule")
+def get_rule(request: HttpRequest, rule_id: int):
+    return json_response(200, rule_out(selectors.get_subsidy_rule(rule_id=rule_id)))
+
+
+@router.patch(
+    "/subsidy-rules/{int:rule_id}", response={200: RuleOut, **ERRORS}, summary="Change a rule"
+)
+def change_rule(request: HttpRequest, rule_id: int, payload: RuleIn):
+    """Needs pricing.manage. Only the fields sent change; `"active": false` stops the rule."""
+    rule = services.update_subsidy_rule(
+        actor=request.actor, rule_id=rule_id, data=payload.model_dump(exclude_unset=True)
+    )
+    return json_response(200, rule_out(rule))
+
+
+# --- price levels of groups -----------------------------------------------------------
+
+
+def _levels_out(levels: list[selectors.GroupLevel]) -> dict:
+    return {"items": [{"group": g.group.name, "price_level": g.price_level} for g in levels]}
+
+
+@router.get(
+    "/group-levels",
+    response={200: GroupLevelListOut, **ERRORS},
+    summary="The price level of each customer group",
+)
+def list_group_levels(request: HttpRequest):
+    return json_response(200, _levels_out(selectors.group_levels()))
+
+
+@router.put(
+    "/group-levels",
+    response={200: GroupLevelListOut, **ERRORS},
+    summary="Set the price level of customer groups",
+)
+def put_group_levels(request: HttpRequest, payload: GroupLevelsIn):
+    """Needs pricing.manage. The groups named get the level given (null: none); others
+    stay as they are."""
+    levels = services.set_group_price_levels(actor=request.actor, levels=payload.levels)
+    return json_response(200, _levels_out(levels))

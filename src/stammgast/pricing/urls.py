@@ -6,7 +6,8 @@ from . import views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("levels/", views.set_level, name="set_level"),
-    path("rules/", views.create_rule, name="create_rule"),
-    path("rules/<int:rule_id>/deactivate/", views.deactivate_rule, name="deactivate_rule"),
+    path("levels/", views.group_levels, name="levels"),
+    path("rules/new/", views.rule_create, name="rule_create"),
+    path("rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
+    path("rules/<int:rule_id>/stop/", views.rule_stop, name="rule_stop"),
 ]
