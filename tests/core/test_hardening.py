@@ -270,3 +270,33 @@ def test_location_codes_in_any_case_name_one_location(tenant):
     with tenant_scope(tenant):
         assert list(Location.objects.values_list("code", flat=True)) == ["ber"]
     assert tenant_services.get_location(tenant, "Ber").name == "Berlin"
+
+
+def test_every_json_body_refuses_a_field_it_does_not_know(tenant, make_api, one):
+    """Walks the OpenAPI schema: a misspelt field is a 422 naming it, never ignored."""
+    api = make_api(tenant, ("pos", "exchange", "thirdparty"))
+    schema = api.get("/api/v1/openapi.json").json()
+    tried = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            url = ("/api/v1" + path if not path.startswith("/api/") else path).replace(
+                "{number}", "1"
+            )
+            for name in ("{id}", "{bill_id}"):
+                url = url.replace(name, "3f1c9a52-0000-4000-8000-000000000001")
+            url = url.replace("{rule_id}", "1")
+            response = api.generic(
+                method.upper(),
+                url,
+                json.dumps({"zz_unknown": 1}),
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY="k-1",
+                HTTP_IF_MATCH='"1-1"',
+            )
+            body = json_4xx(response, 422)
+            assert "zz_unknown" in json.dumps(body), (method, url, body)
+            tried.append(f"{method} {url}")
+    assert len(tried) >= 10, tried

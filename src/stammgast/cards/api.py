@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from pydantic import ConfigDict, Field
 
 from stammgast.core.http import ERRORS, json_response
 
@@ -13,8 +14,10 @@ router = Router(tags=["cards"])
 
 
 class CardIn(Schema):
-    card: str
-    kind: str = "mifare"
+    model_config = ConfigDict(extra="forbid")
+
+    card: str = Field(max_length=64)
+    kind: str = Field("mifare", max_length=10)
 
 
 @router.post(
