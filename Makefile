@@ -32,8 +32,15 @@ lint: install-dev
 test-sqlite: install-dev browser
 	env -u DATABASE_URL STAMMGAST_EXPECT_DB=sqlite $(BIN)/pytest
 
+# Tenants on two clusters (docs/scaling.md): a second PostgreSQL cluster on port 5433.
+SECOND_URL ?= postgres://postgres@127.0.0.1:5433/postgres
+
+# The whole suite runs with the second cluster configured; tests/tenants/test_placement.py
+# places tenants on both.
 test-postgres: install-dev browser
-	DATABASE_URL=$(PG_URL) STAMMGAST_EXPECT_DB=postgresql $(BIN)/pytest
+	bash scripts/clusters.sh
+	DATABASE_URL=$(PG_URL) STAMMGAST_EXPECT_DB=postgresql STAMMGAST_CLUSTERS=second=$(SECOND_URL) \
+		$(BIN)/pytest
 
 test: lint test-sqlite test-postgres
 

@@ -90,7 +90,10 @@ api.add_decorator(refuse_unknown_query_parameters, mode="operation")
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if retry_after := getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

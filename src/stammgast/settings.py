@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -162,6 +163,42 @@ else:
         "TEST_DATABASE_NAME", f"test_stammgast_{os.getpid()}"
     )
 
+# More clusters for tenants (docs/scaling.md): STAMMGAST_CLUSTERS="eu2=postgres://…,eu3=…".
+# "default" is the tenant directory (and a cluster itself); every query of a tenant goes to
+# its home cluster through core.routing.
+CLUSTER_ALIAS_RE = r"[a-z][a-z0-9_]{0,29}"
+
+
+def _clusters(text: str) -> dict[str, dict]:
+    import re
+
+    found = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        alias, sep, url = item.partition("=")
+        alias = alias.strip()
+        if not sep or not re.fullmatch(CLUSTER_ALIAS_RE, alias) or alias == "default":
+            raise ImproperlyConfigured(
+                f"STAMMGAST_CLUSTERS: {item.split('=')[0]!r} is not ALIAS=URL with an alias of"
+                " lower-case letters, digits and underscores (not 'default')."
+            )
+        config = dj_database_url.parse(url.strip(), conn_max_age=60)
+        if not config["ENGINE"].endswith("postgresql"):
+            raise ImproperlyConfigured(f"STAMMGAST_CLUSTERS: cluster {alias!r} is not PostgreSQL.")
+        config["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+        test_name = DATABASES["default"].get("TEST", {}).get("NAME")
+        config["TEST"] = {"NAME": f"{test_name}_{alias}"} if test_name else {}
+        found[alias] = config
+    return found
+
+
+if os.environ.get("STAMMGAST_CLUSTERS"):
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        raise ImproperlyConfigured(
+            "STAMMGAST_CLUSTERS needs PostgreSQL: set DATABASE_URL to the directory's cluster."
+        )
+    DATABASES.update(_clusters(os.environ["STAMMGAST_CLUSTERS"]))
+DATABASE_ROUTERS = ["stammgast.core.routing.TenantRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -199,7 +236,8 @@ WHITENOISE_USE_FINDERS = True
 # count. The portal's log-in and the admin's alike (docs/security.md).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, on the cluster where the user lives (docs/scaling.md).
+    "stammgast.tenants.backends.PlacedModelBackend",
 ]
 AXES_FAILURE_LIMIT = 10
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)

@@ -148,6 +148,8 @@ def test_only_allowed_users_of_the_tenant_get_the_file(
     assert exc.value.status == 404
 
 
+# The sweep goes over every cluster.
+@pytest.mark.django_db(databases="__all__")
 def test_files_are_deleted_after_24_hours(admin_actor, some_customers):
     some_customers()
     job = services.start_export(actor=admin_actor, f=CustomerFilter())
@@ -182,6 +184,8 @@ def test_job_of_a_user_who_lost_access_fails(tenant, admin_actor):
     assert job.state == Job.State.FAILED
 
 
+# The sweep goes over every cluster.
+@pytest.mark.django_db(databases="__all__")
 def test_abandoned_preview_uploads_are_deleted_after_24_hours(admin_actor):
     folder = services.jobs_dir() / "pending" / "1-abc"
     folder.mkdir(parents=True)

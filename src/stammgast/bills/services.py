@@ -18,10 +18,11 @@ from typing import Any
 
 import orjson
 from django.apps import apps
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import Conflict, DomainError, FieldErrors, NotFound
 from stammgast.core.idempotency import run_once
 from stammgast.core.money import check_currency, format_amount, parse_amount
@@ -316,7 +317,7 @@ def post_bill(*, actor: Actor, data: Mapping[str, Any], idempotency_key: str | N
                 status=422,
             )
         try:
-            with transaction.atomic():
+            with db.atomic():
                 bill = Bill.objects.create(
                     tenant=actor.tenant,
                     number=number,
@@ -418,7 +419,7 @@ def cancel_bill(
         ]
         payments = [{**p, "amount": -p["amount"]} for p in original.payments]
         try:
-            with transaction.atomic():
+            with db.atomic():
                 cancellation = Bill.objects.create(
                     tenant=actor.tenant,
                     number=cancel_number,

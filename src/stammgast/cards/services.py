@@ -1,8 +1,9 @@
 """Writes to the card database."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import Conflict, DomainError
 from stammgast.customers import selectors as customer_selectors
 from stammgast.tenants.actor import Actor
@@ -10,7 +11,7 @@ from stammgast.tenants.actor import Actor
 from .models import Card, CardKind
 
 
-@transaction.atomic
+@db.atomic
 def assign_card(
     *, actor: Actor, customer_number: int, card_number: str, kind: str = CardKind.MIFARE
 ) -> Card:
@@ -32,7 +33,7 @@ def assign_card(
         )
     customer = customer_selectors.get_customer(actor=actor, number=customer_number)
     try:
-        with transaction.atomic():
+        with db.atomic():
             return Card.objects.create(
                 tenant=actor.tenant, number=card_number, kind=kind, customer=customer
             )

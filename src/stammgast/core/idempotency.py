@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
+
+from stammgast.core import db
 
 from .errors import DomainError
 from .models import IdempotencyRecord
@@ -65,7 +67,7 @@ def run_once(
     """
     key = check_key(key)
     if key is None:
-        with transaction.atomic():
+        with db.atomic():
             return run()
     tenant = active_tenant()
     print_ = fingerprint(operation, arguments)
@@ -83,7 +85,7 @@ def run_once(
     if existing is not None:
         return replay(existing)
     try:
-        with transaction.atomic():
+        with db.atomic():
             result = run()
             IdempotencyRecord.objects.create(
                 tenant=tenant,

@@ -65,16 +65,23 @@ class ApiErrorsAsJson:
 RETRY_AFTER_SECONDS = 5
 
 
+_UNREACHABLE = ("connection failed", "could not connect", "connection refused", "server closed")
+
+
 def is_database_busy(exc: BaseException) -> bool:
     """SQLite lets one connection write at a time; a writer that waited out the busy
-    timeout gets "database is locked"."""
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+    timeout gets "database is locked". A cluster that cannot be reached (down, restarting,
+    failing over) is busy too: for its tenants only, the others go on."""
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc).lower()
+    return "database is locked" in text or any(part in text for part in _UNREACHABLE)
 
 
 def busy_body() -> dict:
     return error_body(
         "database_busy",
-        _("The database is busy with a large change; try again in a few seconds."),
+        _("The database is busy or cannot be reached just now; try again in a few seconds."),
     )
 
 

@@ -12,12 +12,16 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 
 if TYPE_CHECKING:
     from stammgast.tenants.models import Tenant
 
 _active_tenant: ContextVar[Tenant | None] = ContextVar("stammgast_tenant", default=None)
+# The database alias of the cluster that holds the work at hand: the active tenant's home,
+# or, before a tenant is known (a staff user's session, a cluster-wide job), the cluster
+# the caller named. The router (core.routing) sends every placed query there.
+_active_database: ContextVar[str | None] = ContextVar("stammgast_database", default=None)
 
 
 class TenantNotActive(RuntimeError):
@@ -35,22 +39,51 @@ def active_tenant_or_none() -> Tenant | None:
     return _active_tenant.get()
 
 
+def current_database() -> str:
+    """The alias every placed query of this moment goes to ("default" with one database)."""
+    return _active_database.get() or DEFAULT_DB_ALIAS
+
+
+def _home_of(tenant: Tenant | None) -> str | None:
+    # A tenant row read from its home cluster knows where it came from.
+    return tenant._state.db if tenant is not None else None
+
+
 @contextlib.contextmanager
 def tenant_scope(tenant: Tenant) -> Iterator[Tenant]:
     token = _active_tenant.set(tenant)
+    database = _active_database.set(_home_of(tenant) or _active_database.get())
     try:
         yield tenant
     finally:
+        _active_database.reset(database)
         _active_tenant.reset(token)
+
+
+@contextlib.contextmanager
+def database_scope(alias: str) -> Iterator[str]:
+    """Work on one cluster before (or without) a tenant: a session's user, a sweep."""
+    token = _active_database.set(alias)
+    try:
+        yield alias
+    finally:
+        _active_database.reset(token)
 
 
 def activate(tenant: Tenant | None):
     """Activate for the rest of this request; the middleware resets the token."""
-    return _active_tenant.set(tenant)
+    return (_active_tenant.set(tenant), _active_database.set(_home_of(tenant)))
+
+
+def activate_database(alias: str | None):
+    """Send this request's placed queries to `alias` until the middleware resets it."""
+    return _active_database.set(alias)
 
 
 def deactivate(token) -> None:
-    _active_tenant.reset(token)
+    tenant_token, database_token = token
+    _active_database.reset(database_token)
+    _active_tenant.reset(tenant_token)
 
 
 class TenantQuerySet(models.QuerySet):

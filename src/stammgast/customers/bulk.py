@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection
 from django.db.models import FileField, JSONField, Model
+
+from stammgast.core import db
 
 
 def _plain(value: Any) -> Any:
@@ -34,7 +35,7 @@ class Table:
         self.attnames = [f.attname for f in self.fields]
         self.json = [i for i, f in enumerate(self.fields, 1) if isinstance(f, JSONField)]
         self.files = [i for i, f in enumerate(self.fields, 1) if isinstance(f, FileField)]
-        quote = connection.ops.quote_name
+        quote = db.connection().ops.quote_name
         columns = ", ".join(quote(f.column) for f in [self.pk, *self.fields])
         self.copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
         self.sequence: str | None = None
@@ -53,7 +54,7 @@ class Table:
 
     def find_sequence(self) -> None:
         """Look up the sequence the table's ids come from (PostgreSQL)."""
-        with connection.cursor() as cursor:
+        with db.connection().cursor() as cursor:
             cursor.execute(
                 "SELECT pg_get_serial_sequence(%s, %s)",
                 [self.model._meta.db_table, self.pk.column],
@@ -142,13 +143,13 @@ def check_references_at_once(tables: list[Table]) -> str:
     Returns the constraints switched (`SET CONSTRAINTS ... DEFERRED` switches them back).
     """
     names = [t.model._meta.db_table for t in tables]
-    with connection.cursor() as cursor:
+    with db.connection().cursor() as cursor:
         cursor.execute(
             "SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable"
             " AND condeferred AND conrelid = ANY(%s::regclass[])",
             [names],
         )
-        found = ", ".join(connection.ops.quote_name(r[0]) for r in cursor.fetchall())
+        found = ", ".join(db.connection().ops.quote_name(r[0]) for r in cursor.fetchall())
         if found:
             cursor.execute(f"SET CONSTRAINTS {found} IMMEDIATE")
     return found
@@ -156,5 +157,5 @@ def check_references_at_once(tables: list[Table]) -> str:
 
 def defer_references(found: str) -> None:
     if found:
-        with connection.cursor() as cursor:
+        with db.connection().cursor() as cursor:
             cursor.execute(f"SET CONSTRAINTS {found} DEFERRED")

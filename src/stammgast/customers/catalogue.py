@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import Conflict, DomainError
 from stammgast.tenants.actor import Actor
 
@@ -21,12 +22,12 @@ def _name(value: str, field: str = "name", max_len: int = 100) -> str:
     return value
 
 
-@transaction.atomic
+@db.atomic
 def create_customer_group(*, actor: Actor, name: str) -> CustomerGroup:
     actor.require("tenant.manage", _("Only a tenant administrator may create customer groups."))
     name = _name(name)
     try:
-        with transaction.atomic():
+        with db.atomic():
             return CustomerGroup.objects.create(tenant=actor.tenant, name=name)
     except IntegrityError:
         raise Conflict(
@@ -36,7 +37,7 @@ def create_customer_group(*, actor: Actor, name: str) -> CustomerGroup:
         ) from None
 
 
-@transaction.atomic
+@db.atomic
 def define_feature(
     *,
     actor: Actor,
@@ -59,7 +60,7 @@ def define_feature(
         message = _("A choice feature needs choices; other types take none.")
         raise DomainError("invalid", message, fields={"choices": message}, status=422)
     try:
-        with transaction.atomic():
+        with db.atomic():
             return FeatureDefinition.objects.create(
                 tenant=actor.tenant, key=key, label=label, type=type, choices=choices
             )

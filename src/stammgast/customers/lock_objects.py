@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connection
 from django.db.models import QuerySet
 
+from stammgast.core import db
 from stammgast.tenants.models import Location, Tenant
 
 from .models import Customer
@@ -20,7 +20,7 @@ def _for_update(qs: QuerySet) -> QuerySet:
     # Only the customer rows: a join for the visibility rule must not lock link rows.
     # NO KEY: a change of a customer changes no key, so it need not wait for the rows that
     # refer to the customer (history entries, credit entries) others are writing.
-    if connection.features.has_select_for_update_of:
+    if db.connection().features.has_select_for_update_of:
         return qs.select_for_update(of=("self",), no_key=True)
     return qs.select_for_update(no_key=True)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import Conflict
 from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, Location, Tenant
 
@@ -153,7 +154,7 @@ def reserve_numbers(
     With `keep=False` (a dry run) the counter is not moved: the numbers are what a real
     run would get now.
     """
-    with transaction.atomic():
+    with db.atomic():
         locked, start, end, ranges, exhausted = _counter(tenant, location)
         numbers: list[int] = []
         if count:
@@ -187,7 +188,7 @@ def release_unused(block: NumberBlock) -> None:
     if block.counter_model is None or len(block) == block.used:
         return
     back_to = block.numbers[block.used - 1] if block.used else block.counter_before
-    with transaction.atomic():
+    with db.atomic():
         block.counter_model.objects.filter(
             pk=block.counter_pk, number_counter=block.counter_after
         ).update(number_counter=back_to)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DatabaseError, connections
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from stammgast.core.http import entity_tag
-from stammgast.core.tenancy import active_tenant
+from stammgast.core.tenancy import active_tenant, current_database
 from stammgast.tenants.actor import Actor
 
 from .models import Customer, CustomerGroup, Tag, display_name
@@ -159,7 +159,7 @@ def fetch(
     """
     # The connection of this thread, looked up once: every attribute read through
     # django.db.connection is a lookup in a context-local store.
-    db = connections[DEFAULT_DB_ALIAS]
+    db = connections[current_database()]
     location_bound = actor.location_bound
     statement = _statement(db.vendor, shape, location_bound, build, columns, relations)
     given = {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import DomainError
 from stammgast.core.text import fold, search_form
 
@@ -71,7 +71,7 @@ def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
             fields={"q": _("Enter at least %(n)d characters.") % {"n": MIN_SEARCH_TERM}},
             status=400,
         )
-    if connection.vendor == "postgresql":
+    if db.connection().vendor == "postgresql":
         # LIKE '%term%': with a pg_trgm GIN index on search_text, an index-assisted
         # substring test, one per word.
         text_match = Q()

@@ -19,11 +19,12 @@ from functools import cache
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import (
     Conflict,
     DomainError,
@@ -488,7 +489,7 @@ def apply_plans(plans: list[CustomerPlan], *, ctx: PlanContext) -> list[Customer
     history = _apply_updates(updates, ctx, tags)
     new = [Customer(**p.row) for p in creates]
     try:
-        with transaction.atomic():
+        with db.atomic():
             Customer.all_tenants.bulk_create(new, batch_size=500)
     except IntegrityError:
         # An explicit number taken meanwhile by someone else (the check came first).
@@ -515,7 +516,7 @@ class BulkApply:
 
     def __init__(self, ctx: PlanContext) -> None:
         self.ctx = ctx
-        self.copy = connection.vendor == "postgresql"
+        self.copy = db.connection().vendor == "postgresql"
         self.background = Background()
         self.references = ""
         if self.copy:
@@ -542,8 +543,8 @@ class BulkApply:
         creates = [p for p in plans if p.action == "create"]
         updates = [p for p in plans if p.action == "update"]
         history = _apply_updates(updates, self.ctx, tags)
-        connection.ensure_connection()
-        raw = connection.connection
+        db.connection().ensure_connection()
+        raw = db.connection().connection
         tables, ctx = self.tables, self.ctx
 
         def work() -> None:
@@ -601,7 +602,7 @@ def lock_customers_for_import(*, actor: Actor, numbers: set[int]) -> dict[int, C
 # --- use cases -------------------------------------------------------------------------
 
 
-@transaction.atomic
+@db.atomic
 def _create_customer(actor: Actor, data: Mapping[str, Any]) -> Customer:
     ctx = planning_context(actor=actor)
     plan = plan_create(ctx=ctx, data=data)
@@ -627,7 +628,7 @@ def create_customer(
     )
 
 
-@transaction.atomic
+@db.atomic
 def update_customer(
     *, actor: Actor, number: int, data: Mapping[str, Any], expected_version: int | None = None
 ) -> Customer:
@@ -702,7 +703,7 @@ def _picture_suffix(upload: UploadedFile) -> str:
     return suffix
 
 
-@transaction.atomic
+@db.atomic
 def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | None) -> Customer:
     """Store a validated picture (or remove it with None)."""
     actor.require("customers.change", _("You may not change customers."))
@@ -721,7 +722,7 @@ def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | No
     if old_name:
         # A removed picture is personal data: delete the file once the change is committed.
         storage = customer.picture.storage
-        transaction.on_commit(lambda: storage.delete(old_name))
+        db.on_commit(lambda: storage.delete(old_name))
     customer.version += 1
     customer.updated_at = timezone.now()
     customer.save(update_fields=["picture", "version", "updated_at"])
@@ -778,7 +779,7 @@ DEFAULT_FIELDS = {
 }
 
 
-@transaction.atomic
+@db.atomic
 def update_tenant_defaults(*, actor: Actor, data: Mapping[str, Any]) -> Tenant:
     """Change the defaults new customers get; existing customers are left as they are."""
     actor.require("tenant.manage", _("Only a tenant administrator may change defaults."))
@@ -835,7 +836,7 @@ def preview_tenant_default(*, actor: Actor, field: str) -> int:
     return _customers_differing_from_default(tenant, field).count()
 
 
-@transaction.atomic
+@db.atomic
 def apply_tenant_default(*, actor: Actor, field: str, batch_size: int = 2000) -> int:
     """Give every existing customer the tenant's current default for `field`."""
     actor.require("tenant.manage", _("Only a tenant administrator may apply defaults."))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import DomainError
 from stammgast.customers import selectors as customer_selectors
 from stammgast.customers.filters import SORTS, CustomerFilter, check_filter
@@ -60,7 +60,7 @@ def _export_rows(actor: Actor, f: CustomerFilter, chunk_size: int) -> Iterator[t
     there is nothing to fetch per customer.
     """
     customers = customer_selectors.filter_customers(actor, f).values_list(*EXPORT_FIELDS)
-    if connection.vendor == "postgresql":
+    if db.connection().vendor == "postgresql":
         yield from writers.rows_from_postgres(
             EXPORT_COLUMNS, customers, SORTS[f.sort], chunk_size=chunk_size
         )
@@ -145,7 +145,7 @@ def export_customers(
                 "separator": separator,
                 "tick": tick,
             }
-            if connection.vendor == "postgresql":
+            if db.connection().vendor == "postgresql":
                 # PostgreSQL formats the CSV itself (COPY); the rows are not read here.
                 customers = customer_selectors.filter_customers(actor, f)
                 count = writers.write_zip_from_postgres(

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import DomainError
 from stammgast.customers import selectors as customer_selectors
 from stammgast.customers import services as customer_services
@@ -432,7 +433,7 @@ def import_customers(
     )
     keep = False
     try:
-        with transaction.atomic():
+        with db.atomic():
             run.run(plan, from_csv, block)
             result = run.result
             keep = not dry_run and (mode == "valid-rows" or result.errors_total == 0)

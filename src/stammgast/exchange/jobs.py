@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError
 from stammgast.customers.filters import parse_filter
+from stammgast.tenants import services as tenant_services
 from stammgast.tenants.actor import Actor
 
 from . import writers
@@ -113,13 +115,18 @@ def _actor_for(job: Job) -> Actor:
     return Actor.system(job.tenant)
 
 
-def run_job(*, job_id: int, actor: Actor | None = None) -> None:
+def run_job(*, job_id: int, tenant_id: int | None = None, actor: Actor | None = None) -> None:
     """Do the work of a job (in the request or on the worker) and record how it ended."""
     from django.utils import translation
 
-    from stammgast.core.tenancy import tenant_scope
+    from stammgast.core.tenancy import database_scope, tenant_scope
 
-    job = Job.all_tenants.select_related("tenant").get(pk=job_id)
+    if actor is not None:
+        home = actor.tenant._state.db
+    else:
+        home = tenant_services.home_database(tenant_id) if tenant_id else None
+    with database_scope(home or DEFAULT_DB_ALIAS):
+        job = Job.all_tenants.select_related("tenant").get(pk=job_id)
     if job.state != Job.State.QUEUED:
         return  # cancelled before it started, or already run by another worker
     with tenant_scope(job.tenant), translation.override(job.language):
@@ -259,8 +266,29 @@ def job_progress(job: Job) -> dict[str, Any]:
 
 
 def delete_expired_files(*, now: dt.datetime | None = None) -> int:
-    """Delete result files older than FILE_LIFETIME (they hold personal data), every tenant."""
+    """Delete result files older than FILE_LIFETIME (they hold personal data), every tenant
+    on every cluster."""
+    from stammgast.core.tenancy import database_scope
+
     now = now or timezone.now()
+    count = 0
+    for alias in tenant_services.cluster_aliases():
+        with database_scope(alias):
+            count += _delete_expired_jobs(now)
+    # Uploads waiting in the portal's preview step that nobody went on with.
+    pending = jobs_dir() / "pending"
+    if pending.is_dir():
+        for folder in pending.iterdir():
+            modified = dt.datetime.fromtimestamp(folder.stat().st_mtime, tz=dt.UTC)
+            if now - modified > FILE_LIFETIME:
+                for item in folder.iterdir():
+                    item.unlink(missing_ok=True)
+                folder.rmdir()
+                count += 1
+    return count
+
+
+def _delete_expired_jobs(now: dt.datetime) -> int:
     count = 0
     expired = Job.all_tenants.filter(
         finished_at__lt=now - FILE_LIFETIME, files_deleted=False
@@ -274,14 +302,4 @@ def delete_expired_files(*, now: dt.datetime | None = None) -> int:
         count += 1
     for job in Job.all_tenants.filter(state=Job.State.RUNNING):
         fail_if_stale(job)
-    # Uploads waiting in the portal's preview step that nobody went on with.
-    pending = jobs_dir() / "pending"
-    if pending.is_dir():
-        for folder in pending.iterdir():
-            modified = dt.datetime.fromtimestamp(folder.stat().st_mtime, tz=dt.UTC)
-            if now - modified > FILE_LIFETIME:
-                for item in folder.iterdir():
-                    item.unlink(missing_ok=True)
-                folder.rmdir()
-                count += 1
     return count

@@ -54,7 +54,7 @@ def _owner_fields(actor: Actor) -> dict[str, Any]:
 
 
 def _enqueue(job: Job) -> None:
-    run_exchange_job.enqueue(job_id=job.pk)
+    run_exchange_job.enqueue(job_id=job.pk, tenant_id=job.tenant_id)
 
 
 def start_export(

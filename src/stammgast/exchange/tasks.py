@@ -8,8 +8,10 @@ from . import jobs
 
 
 @task()
-def run_exchange_job(job_id: int) -> None:
-    jobs.run_job(job_id=job_id)
+def run_exchange_job(job_id: int, tenant_id: int | None = None) -> None:
+    # The job lives on its tenant's cluster; jobs queued before tenants had homes carry
+    # no tenant and are on "default".
+    jobs.run_job(job_id=job_id, tenant_id=tenant_id)
 
 
 @task()

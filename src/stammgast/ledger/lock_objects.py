@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
+
+from stammgast.core import db
 
 from .models import CreditAccount, CustomerAccount, OpenItem
 
@@ -24,7 +26,7 @@ def _ensure(model, customer_ids: Iterable[int], currency: str) -> None:
     )
     for customer_id in sorted(set(customer_ids) - have):
         try:
-            with transaction.atomic():
+            with db.atomic():
                 model.objects.create(customer_id=customer_id, currency=currency)
         except IntegrityError:
             pass  # made meanwhile by another request: it is there, which is all we need

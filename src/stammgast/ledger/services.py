@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import DomainError, FieldErrors
 from stammgast.core.idempotency import run_once
 from stammgast.core.money import format_amount
@@ -359,7 +359,7 @@ def transfer_credit(
     )
 
 
-@transaction.atomic
+@db.atomic
 def set_overdraft_limit(*, actor: Actor, customer_number: int, limit: int | None) -> CreditAccount:
     """The customer's own overdraft (cents, >= 0), or None to follow the groups."""
     actor.require("credit.correct", _("You may not change what a customer may overdraw."))
@@ -373,7 +373,7 @@ def set_overdraft_limit(*, actor: Actor, customer_number: int, limit: int | None
     return account
 
 
-@transaction.atomic
+@db.atomic
 def set_group_overdraft(*, actor: Actor, group_name: str, limit: int | None) -> None:
     """How far the members of a group may overdraw (None: not at all)."""
     actor.require("tenant.manage", _("Only a tenant administrator may change this."))
@@ -410,7 +410,7 @@ def charge_account(
     actor.require("account.charge", _("You may not put bills on a customer account."))
     _refuse_blocked(customer)
     now = timezone.now()
-    with transaction.atomic():
+    with db.atomic():
         account = lock_objects.customer_account_for_update(customer.pk, actor.tenant.currency)
         item = OpenItem.objects.create(
             tenant_id=account.tenant_id,
@@ -446,7 +446,7 @@ def cancel_account_charge(
     actor.require("account.charge", _("You may not put bills on a customer account."))
     now = timezone.now()
     total = 0
-    with transaction.atomic():
+    with db.atomic():
         account = lock_objects.customer_account_for_update(customer.pk, actor.tenant.currency)
         items = list(
             OpenItem.objects.select_for_update(no_key=True)

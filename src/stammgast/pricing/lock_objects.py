@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
+
+from stammgast.core import db
 
 from .models import SubsidyAllowance, SubsidyRule
 
@@ -23,7 +25,7 @@ def _ensure_allowances(customer_ids: list[int], tenant_id: int) -> None:
     )
     for customer_id in sorted(set(customer_ids) - have):
         try:
-            with transaction.atomic():
+            with db.atomic():
                 SubsidyAllowance.objects.create(customer_id=customer_id, tenant_id=tenant_id)
         except IntegrityError:
             pass  # made meanwhile by another till: it is there, which is all we need

@@ -30,10 +30,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import Conflict, DomainError, FieldErrors, NotFound
 from stammgast.core.idempotency import run_once
 from stammgast.core.money import format_amount
@@ -116,7 +117,7 @@ def book_subsidies(
         return []
     if customer.tenant_id != actor.tenant.pk:
         raise NotFound(_("There is no such customer."))
-    with transaction.atomic(savepoint=False):
+    with db.atomic(savepoint=False):
         booked = list(SubsidyUse.objects.filter(bill_id=bill_id).order_by("line"))
         if booked:
             return booked
@@ -193,7 +194,7 @@ def _group(name: Any) -> CustomerGroup:
     return customer_selectors.group_named(text)
 
 
-@transaction.atomic
+@db.atomic
 def set_group_price_levels(
     *, actor: Actor, levels: Mapping[str, int | str | None]
 ) -> list[selectors.GroupLevel]:
@@ -269,7 +270,7 @@ def _save_rule(rule: SubsidyRule) -> None:
     ):
         raise _name_taken()
     try:
-        with transaction.atomic():
+        with db.atomic():
             rule.save()
     except IntegrityError:
         raise _name_taken() from None
@@ -307,7 +308,7 @@ def create_subsidy_rule(
     )
 
 
-@transaction.atomic
+@db.atomic
 def update_subsidy_rule(*, actor: Actor, rule_id: int, data: Mapping[str, Any]) -> SubsidyRule:
     """Change the fields of a rule that `data` names. The subsidies used so far stay as
     they were booked; from now on quotes and bookings follow the new terms."""

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from .actor import Actor
+from .directory import database_for_api_key
 from .models import ApiClient
 
 KEY_PREFIX_LEN = 8
@@ -48,8 +49,13 @@ def authenticate_api_key(key: str) -> ApiClient | None:
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != "sg" or len(parts[1]) != KEY_PREFIX_LEN:
         return None
+    # The key's prefix says on which cluster its client (and tenant) lives.
+    alias = database_for_api_key(parts[1])
+    if alias is None or alias not in settings.DATABASES:
+        return None
     client = (
-        ApiClient.all_tenants.select_related("tenant", "location")
+        ApiClient.all_tenants.using(alias)
+        .select_related("tenant", "location")
         .filter(key_prefix=parts[1], revoked_at__isnull=True)
         .first()
     )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from stammgast.core import tenancy
+
+from .backends import SESSION_DATABASE_KEY
 
 
 class TenantMiddleware:
@@ -15,6 +19,10 @@ class TenantMiddleware:
         try:
             # The API authenticates by key inside its own auth hook; the portal by session.
             if not request.path.startswith("/api/"):
+                # The session's user lives on the cluster the log-in found it on.
+                alias = request.session.get(SESSION_DATABASE_KEY)
+                if alias in settings.DATABASES:
+                    tenancy.activate_database(alias)
                 user = request.user
                 if user.is_authenticated:
                     from .services import staff_actor

@@ -144,3 +144,58 @@ class ApiClient(TenantOwned):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+# --- The tenant directory (on the directory database, "default"; docs/scaling.md) -------
+
+
+class Cluster(models.Model):
+    """A PostgreSQL cluster that holds tenants; its number gives its rows' id space."""
+
+    alias = models.CharField(max_length=30, unique=True)
+    # Row ids made on cluster n start at n * ID_SPACE, so a tenant's rows keep their ids
+    # when the tenant moves to another cluster.
+    number = models.PositiveIntegerField(unique=True)
+
+    ID_SPACE = 2**40
+    SMALL_ID_SPACE = 2**24  # integer keys (Django's own users)
+
+    def __str__(self) -> str:
+        return self.alias
+
+
+class TenantHome(models.Model):
+    """Where a tenant lives. Its id is the tenant's id on the home cluster."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        MOVING = "moving", _("moving (read-only)")
+
+    slug = models.SlugField(max_length=50, unique=True)
+    cluster = models.CharField(max_length=30)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    moving_to = models.CharField(max_length=30, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.slug} @ {self.cluster}"
+
+
+class DirectoryName(models.Model):
+    """A name a request carries before it knows its tenant: an API key's prefix, a staff
+    user's username."""
+
+    class Kind(models.TextChoices):
+        API_KEY = "api_key"
+        STAFF_USER = "staff_user"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=150)
+    home = models.ForeignKey(TenantHome, on_delete=models.CASCADE, related_name="names")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="directory_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import DatabaseError
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import Conflict, DomainError, NotFound
-from stammgast.core.tenancy import tenant_scope
+from stammgast.core.tenancy import current_database, database_scope, tenant_scope
 
+from . import directory
 from .keys import KEY_PREFIX_LEN, hash_key, keys_changed
-from .models import MAX_CUSTOMER_NUMBER, ApiClient, Location, Membership, Role, Scope, Tenant
+from .models import (
+    MAX_CUSTOMER_NUMBER,
+    ApiClient,
+    DirectoryName,
+    Location,
+    Membership,
+    Role,
+    Scope,
+    Tenant,
+    TenantHome,
+)
 from .signals import location_leaving
 
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -46,17 +59,23 @@ def _check_name(value: str) -> str:
     return value
 
 
-@transaction.atomic
-def create_tenant(*, slug: str, name: str) -> Tenant:
+def create_tenant(*, slug: str, name: str, cluster: str | None = None) -> Tenant:
+    """A new tenant on `cluster` (default: the current one), entered in the directory."""
     _check_slug(slug, "slug")
     name = _check_name(name)
-    if Tenant.objects.filter(slug=slug).exists():
-        raise Conflict(
-            "tenant_exists",
-            _("A tenant with this slug exists already."),
-            fields={"slug": _("Already taken.")},
-        )
-    return Tenant.objects.create(slug=slug, name=name)
+    alias = directory.check_cluster(cluster or current_database())
+    with directory.directory_transaction():
+        if TenantHome.objects.using(directory.DIRECTORY).filter(slug=slug).exists():
+            raise Conflict(
+                "tenant_exists",
+                _("A tenant with this slug exists already."),
+                fields={"slug": _("Already taken.")},
+            )
+        # The directory hands out tenant ids, so they are unique over all clusters. If the
+        # cluster refuses the row, the directory's entry is rolled back with it.
+        home = TenantHome.objects.using(directory.DIRECTORY).create(slug=slug, cluster=alias)
+        with database_scope(alias), db.atomic():
+            return Tenant.objects.create(pk=home.pk, slug=slug, name=name)
 
 
 def parse_number_range(text: str | None) -> tuple[int, int] | None:
@@ -100,7 +119,6 @@ def _check_number_range(
         )
 
 
-@transaction.atomic
 def create_location(
     *, tenant: Tenant, code: str, name: str, numbers: tuple[int, int] | None = None
 ) -> Location:
@@ -108,7 +126,7 @@ def create_location(
     code = (code or "").lower()
     _check_slug(code, "code", max_len=Location._meta.get_field("code").max_length)
     name = _check_name(name)
-    with tenant_scope(tenant):
+    with tenant_scope(tenant), db.atomic():
         # Serialise range checks per tenant so two new locations cannot take one range.
         Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
         if Location.objects.filter(code=code).exists():
@@ -130,10 +148,28 @@ def create_location(
 
 
 def get_tenant(slug: str) -> Tenant:
-    try:
-        return Tenant.objects.get(slug=slug)
-    except Tenant.DoesNotExist:
-        raise NotFound(_("There is no tenant %(slug)s.") % {"slug": slug}) from None
+    """The tenant, read from its home cluster."""
+    return directory.tenant_by_slug(slug)
+
+
+def home_database(tenant_id: int) -> str:
+    """The alias of the cluster the tenant lives on."""
+    return directory.home_of(tenant_id).cluster
+
+
+def cluster_aliases() -> list[str]:
+    return directory.cluster_aliases()
+
+
+def list_tenants() -> list[tuple[TenantHome, Tenant | None]]:
+    """Every tenant in the directory with its row (None where its cluster is unknown)."""
+    homes = list(TenantHome.objects.using(directory.DIRECTORY).order_by("slug"))
+    rows: dict[int, Tenant] = {}
+    for alias in {home.cluster for home in homes}:
+        if alias in directory.cluster_aliases():
+            ids = [home.pk for home in homes if home.cluster == alias]
+            rows.update(Tenant.objects.using(alias).in_bulk(ids))
+    return [(home, rows.get(home.pk)) for home in homes]
 
 
 def get_location(tenant: Tenant, code: str) -> Location:
@@ -154,7 +190,6 @@ def _check_username(User, username: str) -> None:
     User.username_validator(username)
 
 
-@transaction.atomic
 def create_staff_user(
     *,
     tenant: Tenant,
@@ -202,13 +237,20 @@ def create_staff_user(
                 fields={field: exc.messages},
                 status=422,
             ) from None
-    if User.objects.filter(username=username).exists():
-        raise Conflict(
-            "user_exists", _("This username is taken."), fields={"username": _("Already taken.")}
-        )
-    user.set_password(password)
-    user.save()
-    with tenant_scope(tenant):
+    # Usernames are unique over every cluster: the directory says where a login goes.
+    with directory.directory_transaction(), tenant_scope(tenant), db.atomic():
+        if (
+            directory.name_taken(DirectoryName.Kind.STAFF_USER, username)
+            or User.objects.filter(username=username).exists()
+        ):
+            raise Conflict(
+                "user_exists",
+                _("This username is taken."),
+                fields={"username": _("Already taken.")},
+            )
+        directory.add_name(DirectoryName.Kind.STAFF_USER, username, tenant)
+        user.set_password(password)
+        user.save()
         Membership.objects.create(tenant=tenant, user=user, role=role, location=location)
     return user
 
@@ -223,7 +265,6 @@ def _check_location_of(tenant: Tenant, location: Location | None) -> None:
         )
 
 
-@transaction.atomic
 def create_api_key(
     *, tenant: Tenant, name: str, scopes: list[str], location: Location | None = None
 ) -> tuple[ApiClient, str]:
@@ -241,7 +282,8 @@ def create_api_key(
     # 32 random bytes: guessing is hopeless, so a fast hash protects the stored value.
     prefix = secrets.token_hex(KEY_PREFIX_LEN // 2)
     key = f"sg_{prefix}_{secrets.token_urlsafe(32)}"
-    with tenant_scope(tenant):
+    with directory.directory_transaction(), tenant_scope(tenant), db.atomic():
+        directory.add_name(DirectoryName.Kind.API_KEY, prefix, tenant)
         client = ApiClient.objects.create(
             tenant=tenant,
             name=name,
@@ -256,16 +298,15 @@ def create_api_key(
 def _forget_verified_keys() -> None:
     """Once the change is committed, every server process verifies its kept keys again
     on its next request (see keys.py)."""
-    transaction.on_commit(keys_changed)
+    db.on_commit(keys_changed)
 
 
-@transaction.atomic
 def revoke_api_key(*, client: ApiClient) -> None:
-    ApiClient.all_tenants.filter(pk=client.pk).update(revoked_at=timezone.now())
-    _forget_verified_keys()
+    with tenant_scope(client.tenant), db.atomic():
+        ApiClient.all_tenants.filter(pk=client.pk).update(revoked_at=timezone.now())
+        _forget_verified_keys()
 
 
-@transaction.atomic
 def detach_location(*, location: Location, new_slug: str, new_name: str) -> Tenant:
     """A location leaves its group: it moves to a new tenant with an empty customer base.
 
@@ -273,18 +314,32 @@ def detach_location(*, location: Location, new_slug: str, new_name: str) -> Tena
     bound to the location and API clients of its tills move with it.
     """
     old_tenant = location.tenant
-    new_tenant = create_tenant(slug=new_slug, name=new_name)
-    # These writes cross tenants on purpose: that is what leaving a group means. The apps
-    # whose rows name the location (customers restricted to it, ...) release it first.
-    with tenant_scope(old_tenant):
+    # The new tenant starts where the location's rows are: on the old tenant's cluster.
+    new_tenant = create_tenant(slug=new_slug, name=new_name, cluster=old_tenant._state.db)
+    with directory.directory_transaction(), tenant_scope(old_tenant), db.atomic():
+        # These writes cross tenants on purpose: that is what leaving a group means. The
+        # apps whose rows name the location (customers restricted to it, ...) release it.
         location_leaving.send(sender=Location, location=location)
-    Membership.all_tenants.filter(location=location).update(tenant=new_tenant)
-    ApiClient.all_tenants.filter(location=location).update(tenant=new_tenant)
-    # A till's cached key still names the old tenant; it must not see the old customers.
-    _forget_verified_keys()
-    Location.all_tenants.filter(pk=location.pk).update(
-        tenant=new_tenant, number_counter=(location.number_from - 1 if location.number_from else 0)
-    )
+        members = Membership.all_tenants.filter(location=location)
+        clients = ApiClient.all_tenants.filter(location=location)
+        directory.move_names(
+            DirectoryName.Kind.STAFF_USER,
+            list(members.values_list("user__username", flat=True)),
+            new_tenant,
+        )
+        directory.move_names(
+            DirectoryName.Kind.API_KEY,
+            list(clients.values_list("key_prefix", flat=True)),
+            new_tenant,
+        )
+        members.update(tenant=new_tenant)
+        clients.update(tenant=new_tenant)
+        # A till's cached key still names the old tenant; it must not see the old customers.
+        _forget_verified_keys()
+        Location.all_tenants.filter(pk=location.pk).update(
+            tenant=new_tenant,
+            number_counter=(location.number_from - 1 if location.number_from else 0),
+        )
     location.refresh_from_db()
     return new_tenant
 
@@ -303,3 +358,67 @@ def staff_actor(user, *, location_code: str | None = None):
     return Actor.for_staff(
         tenant=membership.tenant, user=user, role=membership.role, location=membership.location
     )
+
+
+@dataclass
+class TenantSize:
+    slug: str
+    rows: int | None
+    moving_to: str
+
+
+@dataclass
+class ClusterSize:
+    alias: str
+    reachable: bool
+    size: str
+    tenants: list[TenantSize]
+
+
+def describe_clusters() -> list[ClusterSize]:
+    """Every cluster with its tenants (and their rows) and its database's size."""
+    from .placement import count_rows, database_size
+
+    homes = list(TenantHome.objects.using(directory.DIRECTORY).order_by("slug"))
+    found = []
+    for alias in directory.cluster_aliases():
+        reachable = directory.reachable(alias)
+        tenants = [
+            TenantSize(home.slug, count_rows(alias, home.pk) if reachable else None, home.moving_to)
+            for home in homes
+            if home.cluster == alias
+        ]
+        found.append(
+            ClusterSize(alias, reachable, database_size(alias) if reachable else "", tenants)
+        )
+    return found
+
+
+def move_tenant(*, slug: str, to: str, report=lambda line: None):
+    """Move a tenant's rows to cluster `to`, verified, then switch its home (placement.py)."""
+    from .placement import MoveFailed, move
+
+    directory.check_cluster(to)
+    home = TenantHome.objects.using(directory.DIRECTORY).filter(slug=slug).first()
+    if home is None:
+        raise NotFound(_("There is no tenant %(slug)s.") % {"slug": slug})
+    if home.cluster == to:
+        raise DomainError(
+            "same_cluster",
+            _("Tenant %(slug)s lives on cluster %(alias)s already.") % {"slug": slug, "alias": to},
+            status=422,
+        )
+    for alias in (home.cluster, to):
+        if not directory.reachable(alias):
+            raise directory.TenantUnavailable(
+                _("Cluster %(alias)s cannot be reached; nothing was moved.") % {"alias": alias}
+            )
+    try:
+        return move(home, to, report)
+    except (MoveFailed, DatabaseError) as exc:
+        raise DomainError(
+            "move_failed",
+            _("The move was stopped, the tenant stays on %(alias)s: %(reason)s")
+            % {"alias": home.cluster, "reason": exc},
+            status=409,
+        ) from None

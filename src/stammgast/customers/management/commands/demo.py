@@ -3,8 +3,8 @@
 import random
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
+from stammgast.core import db
 from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
 from stammgast.customers import demo_data
@@ -42,7 +42,7 @@ class Command(DomainCommand):
             if missing > 0:
                 rng = random.Random(20261122 + missing)
                 actor = Actor.system(tenant)
-                with transaction.atomic():
+                with db.atomic():
                     for i in range(missing):
                         loc = locations[i % len(locations)] if i % 4 == 0 else None
                         demo_data.create_demo_customer(actor=actor, rng=rng, location=loc)
