@@ -32,15 +32,20 @@ lint: install-dev
 test-sqlite: install-dev browser
 	env -u DATABASE_URL STAMMGAST_EXPECT_DB=sqlite $(BIN)/pytest
 
-# Tenants on two clusters (docs/scaling.md): a second PostgreSQL cluster on port 5433.
+# Tenants on several clusters (docs/scaling.md): a second PostgreSQL cluster on port 5433,
+# a streaming replica of it on 5434, and PgBouncer in transaction mode in front of it on
+# 6433 (the cluster "pooled": the second cluster reached through PgBouncer).
 SECOND_URL ?= postgres://postgres@127.0.0.1:5433/postgres
+REPLICA_URL ?= postgres://postgres@127.0.0.1:5434/postgres
+POOLED_URL ?= postgres://postgres@127.0.0.1:6433/postgres?pool_mode=transaction
 
 # The whole suite runs with the second cluster configured; tests/tenants/test_placement.py
 # places tenants on both.
 test-postgres: install-dev browser
 	bash scripts/clusters.sh
-	DATABASE_URL=$(PG_URL) STAMMGAST_EXPECT_DB=postgresql STAMMGAST_CLUSTERS=second=$(SECOND_URL) \
-		$(BIN)/pytest
+	DATABASE_URL=$(PG_URL) STAMMGAST_EXPECT_DB=postgresql \
+		STAMMGAST_CLUSTERS="second=$(SECOND_URL),pooled=$(POOLED_URL)" \
+		STAMMGAST_REPLICAS=second=$(REPLICA_URL) STAMMGAST_TEST_MIRRORS=pooled=second $(BIN)/pytest
 
 test: lint test-sqlite test-postgres
 

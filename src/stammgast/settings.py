@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "stammgast.tenants.middleware.TenantMiddleware",
+    # Only where replicas are configured: a client reads its own writes.
+    "stammgast.core.middleware.ReadYourWrites",
     "stammgast.core.middleware.DatabaseBusy",
     "ninja.compatibility.files.fix_request_files_middleware",
     # Last: turns a log-in refused for too many failures into the lockout page.
@@ -169,6 +171,12 @@ else:
 CLUSTER_ALIAS_RE = r"[a-z][a-z0-9_]{0,29}"
 
 
+def _shared_options() -> dict:
+    """What every PostgreSQL database takes from the default's options."""
+    options = DATABASES["default"].get("OPTIONS", {})
+    return {key: value for key, value in options.items() if key == "prepare_threshold"}
+
+
 def _clusters(text: str) -> dict[str, dict]:
     import re
 
@@ -184,7 +192,7 @@ def _clusters(text: str) -> dict[str, dict]:
         config = dj_database_url.parse(url.strip(), conn_max_age=60)
         if not config["ENGINE"].endswith("postgresql"):
             raise ImproperlyConfigured(f"STAMMGAST_CLUSTERS: cluster {alias!r} is not PostgreSQL.")
-        config["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+        config["OPTIONS"] = {**_shared_options(), **config.get("OPTIONS", {})}
         test_name = DATABASES["default"].get("TEST", {}).get("NAME")
         config["TEST"] = {"NAME": f"{test_name}_{alias}"} if test_name else {}
         found[alias] = config
@@ -197,6 +205,47 @@ if os.environ.get("STAMMGAST_CLUSTERS"):
             "STAMMGAST_CLUSTERS needs PostgreSQL: set DATABASE_URL to the directory's cluster."
         )
     DATABASES.update(_clusters(os.environ["STAMMGAST_CLUSTERS"]))
+
+# Streaming replicas of a cluster, for the reads that scan (search, lists, dashboard,
+# export): STAMMGAST_REPLICAS="second=postgres://…:5434/…,default=postgres://…" (a cluster
+# may have several). Their aliases are "<cluster>_replica<n>". A replica further behind
+# than STAMMGAST_REPLICA_MAX_LAG seconds is skipped.
+STAMMGAST_REPLICAS: dict[str, list[str]] = {}
+STAMMGAST_REPLICA_MAX_LAG = float(os.environ.get("STAMMGAST_REPLICA_MAX_LAG", "30"))
+for _item in filter(None, (p.strip() for p in os.environ.get("STAMMGAST_REPLICAS", "").split(","))):
+    _cluster, _sep, _url = _item.partition("=")
+    if not _sep or _cluster.strip() not in DATABASES:
+        raise ImproperlyConfigured(
+            f"STAMMGAST_REPLICAS: {_cluster.strip()!r} is not a configured cluster"
+            f" (known: {', '.join(DATABASES)})."
+        )
+    _cluster = _cluster.strip()
+    _alias = f"{_cluster}_replica{len(STAMMGAST_REPLICAS.get(_cluster, [])) + 1}"
+    _config = dj_database_url.parse(_url.strip(), conn_max_age=60)
+    _config["OPTIONS"] = {**_shared_options(), **_config.get("OPTIONS", {})}
+    # Under tests the replica reads the primary's test database, which replication
+    # brings it; Django must neither create nor migrate it.
+    _config["TEST"] = {"MIRROR": _cluster}
+    STAMMGAST_REPLICAS.setdefault(_cluster, []).append(_alias)
+    DATABASES[_alias] = _config
+
+# Behind a connection pooler in transaction mode (PgBouncer before 1.21, or without
+# max_prepared_statements) add ?pool_mode=transaction to that database's URL: no prepared
+# statements and no server-side cursors there, which such a pooler cannot keep between
+# transactions. (A prepared read that fails that way turns them off by itself: records.py.)
+for _config in DATABASES.values():
+    if _config.get("OPTIONS", {}).pop("pool_mode", None) == "transaction":
+        _config["OPTIONS"].pop("prepare_threshold", None)
+        _config["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Tests only: "alias=other" makes the test run use other's test database for alias (a
+# cluster reached through PgBouncer, say), as for replicas above.
+for _item in filter(None, os.environ.get("STAMMGAST_TEST_MIRRORS", "").split(",")):
+    _alias, _sep, _other = _item.partition("=")
+    if _alias.strip() in DATABASES and _other.strip() in DATABASES:
+        DATABASES[_alias.strip()]["TEST"] = {"MIRROR": _other.strip()}
+# The databases as configured (a test set-up replaces a mirror's settings with its
+# primary's; the placement tests point such a connection back where it was configured).
+DATABASES_AS_CONFIGURED = {alias: dict(config) for alias, config in DATABASES.items()}
 DATABASE_ROUTERS = ["stammgast.core.routing.TenantRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

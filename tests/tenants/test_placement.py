@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.skipif(
         SECOND not in settings.DATABASES, reason="no second cluster (STAMMGAST_CLUSTERS)"
     ),
-    pytest.mark.django_db(databases=["default", SECOND], transaction=True),
+    pytest.mark.django_db(databases="__all__", transaction=True),
 ]
 PASSWORD = "Kellner-Passwort-42"
 

@@ -21,6 +21,7 @@ from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.translation import gettext as _
 
+from . import replicas
 from .errors import DomainError
 from .tenancy import active_tenant_or_none, current_database
 
@@ -61,6 +62,8 @@ def _atomic(savepoint: bool, durable: bool) -> Iterator[None]:
     with transaction.atomic(using=using, savepoint=savepoint, durable=durable):
         if outermost and len(settings.DATABASES) > 1:
             _guard_writes(using)
+            if settings.STAMMGAST_REPLICAS:
+                transaction.on_commit(lambda: replicas.wrote_on(using), using=using)
         yield
 
 

@@ -6,6 +6,7 @@ from csp.constants import HEADER
 from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.core.signals import setting_changed
 from django.db import OperationalError
 from django.dispatch import receiver
@@ -13,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from . import replicas
 from .http import error_body, json_response
 
 API_PREFIX = "/api/"
@@ -164,3 +166,32 @@ def _excluded_prefixes() -> tuple[str, ...]:
 def _forget_policy(setting: str, **kwargs) -> None:
     if setting.startswith("CONTENT_SECURITY_POLICY"):
         ContentSecurityPolicy._policy = None
+
+
+class ReadYourWrites:
+    """A client reads its own writes although scans may go to a replica (core.replicas).
+
+    Only installed where replicas are configured; otherwise Django drops it at start-up.
+    """
+
+    def __init__(self, get_response) -> None:
+        if not settings.STAMMGAST_REPLICAS:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        carried = request.headers.get(replicas.POSITION_HEADER)
+        if carried is None and session is not None:
+            carried = session.get(replicas.SESSION_POSITION_KEY)
+        tokens = replicas.begin_request(carried)
+        try:
+            response = self.get_response(request)
+            position = replicas.position_after_writes()
+        finally:
+            replicas.end_request(tokens)
+        if position is not None:
+            response[replicas.POSITION_HEADER] = position
+            if session is not None and not request.path_info.startswith(API_PREFIX):
+                session[replicas.SESSION_POSITION_KEY] = position
+        return response

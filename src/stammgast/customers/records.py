@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from stammgast.core.tenancy import active_tenant, current_database
 from stammgast.tenants.actor import Actor
 
 from .models import Customer, CustomerGroup, Tag, display_name
+
+log = logging.getLogger(__name__)
 
 # Scalar columns of a full record, in the API's order.
 RECORD_COLUMNS = (
@@ -195,7 +198,7 @@ def _fetch(db, sql: str, params: list, *, prepared: bool) -> list[tuple]:
     handling, query log, execute wrappers). With prepared statements off in settings
     psycopg ignores the request to prepare.
     """
-    if not prepared or db.vendor != "postgresql":
+    if not prepared or db.vendor != "postgresql" or db.alias in _NOT_PREPARING:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
@@ -207,12 +210,34 @@ def _fetch(db, sql: str, params: list, *, prepared: bool) -> list[tuple]:
         with wrapped as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    except DatabaseError:
+    except DatabaseError as exc:
         # A prepared statement can outlive a change of its table ("cached plan must not
         # change result type" after a migration) and would fail on this connection until
         # it closes: retire the connection at the end of the request.
         db.close_at = time.monotonic()
-        raise
+        if not isinstance(exc.__cause__, _LOST_STATEMENT) or db.in_atomic_block:
+            raise
+    # A pooler in transaction mode hands this client another server connection, which
+    # does not know the statement (or knows another one of that name): this cluster
+    # cannot keep prepared statements. Stop preparing there and say which setting to set.
+    _NOT_PREPARING.add(db.alias)
+    log.warning(
+        "Prepared statements fail on database %r (a connection pooler in transaction mode?);"
+        " they are off for it now. Add ?pool_mode=transaction to its URL, or set"
+        " max_prepared_statements in PgBouncer 1.21 or later.",
+        db.alias,
+    )
+    db.close()
+    return _fetch(db, sql, params, prepared=False)
+
+
+# psycopg's errors for a statement the server connection does not have, or has twice.
+_LOST_STATEMENT = (
+    psycopg.errors.InvalidSqlStatementName,
+    psycopg.errors.DuplicatePreparedStatement,
+)
+# Aliases where preparing failed that way; this process prepares nothing there any more.
+_NOT_PREPARING: set[str] = set()
 
 
 _JSON_KEYS = frozenset({"groups", "tags", "allowed_locations", "features"})

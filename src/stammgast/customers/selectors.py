@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError, NotFound
+from stammgast.core.replicas import reads_from_replica
 from stammgast.core.tenancy import active_tenant
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import MAX_CUSTOMER_NUMBER, Tenant
@@ -234,6 +235,7 @@ def _parse_cursor_value(field: str, value):
     return value
 
 
+@reads_from_replica
 def list_customers(
     *,
     actor: Actor,

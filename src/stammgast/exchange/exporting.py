@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from stammgast.core import db
 from stammgast.core.errors import DomainError
+from stammgast.core.replicas import reads_from_replica
 from stammgast.customers import selectors as customer_selectors
 from stammgast.customers.filters import SORTS, CustomerFilter, check_filter
 from stammgast.tenants.actor import Actor
@@ -40,6 +41,7 @@ def export_format(rows: int, zip_threshold: int = ZIP_THRESHOLD) -> str:
     return "zip" if rows >= zip_threshold else "xlsx"
 
 
+@reads_from_replica
 def count_customers_for_export(*, actor: Actor, f: CustomerFilter) -> int:
     actor.require("customers.export", _("You may not export customers."))
     check_filter(f)
@@ -98,6 +100,7 @@ def check_export_options(*, separator: str, language: str) -> None:
         )
 
 
+@reads_from_replica
 def export_customers(
     *,
     actor: Actor,

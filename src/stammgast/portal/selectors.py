@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from stammgast.core.replicas import reads_from_replica
 from stammgast.customers.selectors import visible_customers
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location
@@ -31,6 +32,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+@reads_from_replica
 def key_figures(actor: Actor) -> KeyFigures:
     """All four figures in one aggregate query over the customers the actor may see."""
     start = month_start(timezone.localdate())
@@ -50,6 +52,7 @@ class MonthlySeries:
     series: list[tuple[str, list[int]]]
 
 
+@reads_from_replica
 def new_customers_per_month(actor: Actor, *, months: int = 12) -> MonthlySeries:
     """New customers per month and creating location for the last `months` months.
 

@@ -34,12 +34,13 @@ class TenantUnavailable(DomainError):
 
 
 def cluster_aliases() -> list[str]:
-    """Every configured cluster, "default" first."""
-    return list(settings.DATABASES)
+    """Every configured cluster (not its replicas), "default" first."""
+    replicas = {alias for aliases in settings.STAMMGAST_REPLICAS.values() for alias in aliases}
+    return [alias for alias in settings.DATABASES if alias not in replicas]
 
 
 def check_cluster(alias: str) -> str:
-    if alias not in settings.DATABASES:
+    if alias not in cluster_aliases():
         raise DomainError(
             "unknown_cluster",
             _("There is no cluster %(alias)s; known: %(known)s.")

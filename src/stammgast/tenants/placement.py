@@ -211,16 +211,32 @@ def move(home, to: str, report=lambda line: None) -> Moved:
     source, target = connections[source_alias], connections[to]
     in_directory = TenantHome.objects.using(directory.DIRECTORY).filter(pk=tenant_id)
     tables = tenant_tables()
-    with source.cursor() as cursor:
-        if home.state == TenantHome.State.MOVING:
-            # Only a move that died leaves the mark without holding the lock.
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [TENANT_LOCK_CLASS, tenant_id])
-            if not cursor.fetchone()[0]:
-                raise MoveFailed(f"{home.slug} is being moved to {home.moving_to} right now.")
-        else:
-            in_directory.update(state=TenantHome.State.MOVING, moving_to=to)
-            report(f"Waiting for writes of {home.slug} in progress to finish ...")
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [TENANT_LOCK_CLASS, tenant_id])
+    # The write lock is held by a transaction of its own connection for the whole move,
+    # which works directly and through a pooler in transaction mode alike.
+    holder = connections.create_connection(source_alias)
+    holder.set_autocommit(False)
+    marked = False
+    try:
+        with holder.cursor() as cursor:
+            if home.state == TenantHome.State.MOVING:
+                # Only a move that died leaves the mark without holding the lock.
+                cursor.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)", [TENANT_LOCK_CLASS, tenant_id]
+                )
+                if not cursor.fetchone()[0]:
+                    raise MoveFailed(f"{home.slug} is being moved to {home.moving_to} right now.")
+            else:
+                in_directory.update(state=TenantHome.State.MOVING, moving_to=to)
+                marked = True
+                report(f"Waiting for writes of {home.slug} in progress to finish ...")
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [TENANT_LOCK_CLASS, tenant_id]
+                )
+    except BaseException:
+        if marked:
+            in_directory.update(state=TenantHome.State.ACTIVE, moving_to="")
+        holder.close()
+        raise
     copied = switched = False
     try:
         if in_directory.values_list("cluster", flat=True).first() != source_alias:
@@ -268,8 +284,8 @@ def move(home, to: str, report=lambda line: None) -> Moved:
                 with transaction.atomic(using=to), target.cursor() as out:
                     _delete(out, tables, tenant_id, staff)
             in_directory.update(state=TenantHome.State.ACTIVE, moving_to="")
-        with source.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [TENANT_LOCK_CLASS, tenant_id])
+        holder.rollback()  # lets go of the write lock
+        holder.close()
 
 
 class MoveFailed(Exception):

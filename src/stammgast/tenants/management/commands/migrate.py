@@ -6,6 +6,10 @@ from django.core.management.commands.migrate import Command as DjangoMigrate
 from stammgast.core.tenancy import database_scope
 
 
+def replica_aliases() -> set[str]:
+    return {alias for aliases in settings.STAMMGAST_REPLICAS.values() for alias in aliases}
+
+
 class Command(DjangoMigrate):
     help = "Migrate the database; with tenants on several clusters, every cluster in turn."
 
@@ -23,7 +27,7 @@ class Command(DjangoMigrate):
         if options["database"] is not None:
             return self.migrate(options["database"], *args, **options)
         # The directory ("default") first: the clusters' id spaces are recorded there.
-        for alias in settings.DATABASES:
+        for alias in [a for a in settings.DATABASES if a not in replica_aliases()]:
             if options["verbosity"] >= 1 and len(settings.DATABASES) > 1:
                 self.stdout.write(self.style.MIGRATE_HEADING(f"Cluster {alias}:"))
             self.migrate(alias, *args, **options)
