@@ -256,3 +256,19 @@ def test_writes_during_a_move_are_refused_or_kept_never_lost(two_clusters):
         SECOND, "SELECT number FROM customers_customer WHERE tenant_id = %s", [here.pk]
     )
     assert len(numbers) == len({n for (n,) in numbers}) == len(stored)
+
+
+def test_the_command_line_creates_and_moves_a_tenant_and_refuses_bad_aliases(capsys):
+    call_command("tenant", "create", "baer", "--name", "Zum Bären", "--cluster", SECOND)
+    assert "on cluster second" in capsys.readouterr().out
+    call_command("tenant", "move", "baer", "--to", "default")
+    out = capsys.readouterr().out
+    assert "now lives on cluster default" in out and "verified" in out
+    assert tenant_services.get_tenant("baer")._state.db == "default"
+    assert on_server(SECOND, "SELECT count(*) FROM tenants_tenant WHERE slug = 'baer'") == [(0,)]
+
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="nowhere.*default, second"):
+        call_command("tenant", "move", "baer", "--to", "nowhere")
+    assert TenantHome.objects.get(slug="baer").cluster == "default"
