@@ -199,12 +199,44 @@ def _clusters(text: str) -> dict[str, dict]:
     return found
 
 
-if os.environ.get("STAMMGAST_CLUSTERS"):
+def _clusters_file(path: str) -> tuple[str, str]:
+    """STAMMGAST_CLUSTERS_FILE: one `alias = url` per line (`alias.replica = url` for a
+    replica), `#` starts a comment. Returns (clusters, replicas) in the variables' form."""
+    clusters, replicas = [], []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"STAMMGAST_CLUSTERS_FILE: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, url = (part.strip() for part in line.partition("="))
+        if not sep or not url:
+            raise ImproperlyConfigured(
+                f"STAMMGAST_CLUSTERS_FILE line {number}: write ALIAS = URL or ALIAS.replica = URL."
+            )
+        alias, dot, kind = name.partition(".")
+        if dot and kind != "replica":
+            raise ImproperlyConfigured(
+                f"STAMMGAST_CLUSTERS_FILE line {number}: {name!r}: only ALIAS.replica is known."
+            )
+        (replicas if dot else clusters).append(f"{alias}={url}")
+    return ",".join(clusters), ",".join(replicas)
+
+
+_CLUSTERS = os.environ.get("STAMMGAST_CLUSTERS", "")
+_REPLICAS = os.environ.get("STAMMGAST_REPLICAS", "")
+if os.environ.get("STAMMGAST_CLUSTERS_FILE"):
+    _from_file = _clusters_file(os.environ["STAMMGAST_CLUSTERS_FILE"])
+    _CLUSTERS = ",".join(filter(None, (_CLUSTERS, _from_file[0])))
+    _REPLICAS = ",".join(filter(None, (_REPLICAS, _from_file[1])))
+if _CLUSTERS:
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         raise ImproperlyConfigured(
             "STAMMGAST_CLUSTERS needs PostgreSQL: set DATABASE_URL to the directory's cluster."
         )
-    DATABASES.update(_clusters(os.environ["STAMMGAST_CLUSTERS"]))
+    DATABASES.update(_clusters(_CLUSTERS))
 
 # Streaming replicas of a cluster, for the reads that scan (search, lists, dashboard,
 # export): STAMMGAST_REPLICAS="second=postgres://…:5434/…,default=postgres://…" (a cluster
@@ -212,7 +244,7 @@ if os.environ.get("STAMMGAST_CLUSTERS"):
 # than STAMMGAST_REPLICA_MAX_LAG seconds is skipped.
 STAMMGAST_REPLICAS: dict[str, list[str]] = {}
 STAMMGAST_REPLICA_MAX_LAG = float(os.environ.get("STAMMGAST_REPLICA_MAX_LAG", "30"))
-for _item in filter(None, (p.strip() for p in os.environ.get("STAMMGAST_REPLICAS", "").split(","))):
+for _item in filter(None, (p.strip() for p in _REPLICAS.split(","))):
     _cluster, _sep, _url = _item.partition("=")
     if not _sep or _cluster.strip() not in DATABASES:
         raise ImproperlyConfigured(
