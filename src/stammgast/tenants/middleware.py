@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import auth
 
 from stammgast.core import tenancy
 
-from .backends import SESSION_DATABASE_KEY
+from .backends import SESSION_DATABASE_KEY, moved_database
 
 
 class TenantMiddleware:
@@ -24,6 +25,11 @@ class TenantMiddleware:
                 if alias in settings.DATABASES:
                     tenancy.activate_database(alias)
                 user = request.user
+                if not user.is_authenticated and (moved := moved_database(request.session)):
+                    # The user's tenant moved to another cluster: the user is there now.
+                    request.session[SESSION_DATABASE_KEY] = moved
+                    tenancy.activate_database(moved)
+                    user = request.user = auth.get_user(request)
                 if user.is_authenticated:
                     from .services import staff_actor
 
