@@ -22,6 +22,7 @@ from stammgast.core.forms import DomainErrorsMixin
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, PaymentMethod
 
+from . import services
 from .filters import SORTS, CustomerFilter, parse_filter
 from .models import Customer, CustomerGroup, CustomerKind, FeatureDefinition, FeatureType, Gender
 from .validation import BLOCK_FIELDS, PAYMENT_FIELDS
@@ -144,9 +145,20 @@ class CustomerForm(DomainErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.actor = actor
         self.customer = customer
+        # A block may be beyond this actor's rank or rights on this very customer.
+        refusals = (
+            services.block_refusals(
+                actor, blocked=customer.blocked, blocked_by_role=customer.blocked_by_role
+            )
+            if customer is not None
+            else {}
+        )
         for name, field in self.fields.items():
             permission = self.field_permissions.get(name)
-            if permission and not actor.can(permission):
+            if name in refusals:
+                field.disabled = True
+                field.help_text = refusals[name]
+            elif permission and not actor.can(permission):
                 field.disabled = True
                 field.help_text = _("Your role may not change this.")
 
@@ -248,7 +260,8 @@ class SettingsForm(CustomerForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lock_text"].help_text = _("Shown to the operator at the till.")
+        if not self.fields["lock_text"].disabled:
+            self.fields["lock_text"].help_text = _("Shown to the operator at the till.")
         self.fields["allowed_locations"].choices = list(
             Location.objects.order_by("name").values_list("code", "name")
         )

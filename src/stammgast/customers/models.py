@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from stammgast.core.http import entity_tag
 from stammgast.core.tenancy import TenantOwned
-from stammgast.tenants.models import PaymentMethod
+from stammgast.tenants.models import PaymentMethod, Role
 
 MEMO_MAX = 200
 THIRD_PARTY_MEMO_MAX = 1_000_000
@@ -157,6 +157,11 @@ class Customer(TenantOwned):
     favourite = models.BooleanField(_("favourite"), default=False)
     blocked = models.BooleanField(_("locked customer"), default=False)
     lock_text = models.CharField(_("lock text"), max_length=200, blank=True)
+    # The role whose rank a block has (tenants.actor.BLOCK_RANKS): only that rank or a
+    # higher one lifts it. Empty when not blocked, and for blocks set before ranks existed.
+    blocked_by_role = models.CharField(
+        _("blocked by"), max_length=20, choices=Role.choices, blank=True, default=""
+    )
     newsletter = models.BooleanField(_("newsletter"), default=False)
     invoices_by_email = models.BooleanField(_("invoices by e-mail"), default=False)
 
