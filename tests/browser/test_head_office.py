@@ -49,3 +49,20 @@ def test_a_cashier_cannot_lift_a_block_of_head_office(live_server, shop, new_pag
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#lock-banner")).to_be_visible()
     assert reload(shop, number).blocked is True
+
+
+def test_a_short_search_shows_a_quiet_hint(live_server, shop, new_page):
+    page = new_page(locale="de-DE")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/")
+    search = page.get_by_role("searchbox", name="Suche")
+    search.press_sequentially("mü", delay=50)
+    expect(page.locator("#search-hint")).to_have_text(
+        "Die Suche beginnt ab 3 Zeichen (oder mit einer Kundennummer)."
+    )
+    expect(page.get_by_role("alert")).to_have_count(0)
+    # Still typing: the list stays whole until the search can look for something.
+    expect(page.locator("table.customers tbody tr")).to_have_count(3)
+    search.press_sequentially("l", delay=50)
+    expect(page.locator("table.customers tbody tr")).to_have_count(1)
+    expect(page.locator("#search-hint")).to_have_count(0)

@@ -6,6 +6,7 @@ show the DomainError they raise next to the fields it names.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from typing import Any
@@ -192,6 +193,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     f = form.to_filter()
     page = None
     search_error = None
+    search_hint = None
+    if selectors.search_too_short(f.q):
+        # Still typing: the list stays as the other filters select it, with a quiet hint.
+        search_hint = _("Search starts at %(n)d characters (or a customer number).") % {
+            "n": selectors.MIN_SEARCH_TERM
+        }
+        f = dataclasses.replace(f, q="")
     try:
         page = selectors.list_customers(
             actor=request.actor, f=f, cursor=request.GET.get("cursor") or None, limit=50
@@ -214,6 +222,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "search_error": search_error,
+        "search_hint": search_hint,
         "query": base_query,
         "export_url": "/exchange/export/" + (f"?{base_query}" if base_query else ""),
         "next_url": "?" + urlencode({**params, "cursor": page.next_cursor})
