@@ -66,3 +66,45 @@ def test_a_short_search_shows_a_quiet_hint(live_server, shop, new_page):
     search.press_sequentially("l", delay=50)
     expect(page.locator("table.customers tbody tr")).to_have_count(1)
     expect(page.locator("#search-hint")).to_have_count(0)
+
+
+def test_german_business_data_in_german(live_server, shop, new_page):
+    page = new_page(locale="de-DE")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/new/?kind=business")
+    # The tenant's country is preselected, by its German name, from a list to search.
+    country = page.locator("#id_country")
+    expect(country).to_have_value("Deutschland")
+    expect(country).to_have_attribute("list", "country-names")
+    expect(page.locator("#country-names option[value='Österreich']")).to_have_count(1)
+
+    page.locator("#id_company_name").fill("Gasthof Alpenblick")
+    page.locator("#id_vat_id").fill("DE12345678")
+    page.locator("#id_postcode").fill("50667")
+    page.get_by_role("button", name="Kunde anlegen").click()
+    expect(page.locator("#id_vat_id_error")).to_have_text(
+        "Keine USt-IdNr. aus Deutschland: Sie besteht aus DE und 9 Ziffern."
+    )
+    expect(page.locator("#id_vat_id")).to_have_value("DE12345678")
+
+    page.locator("#id_vat_id").fill("ATU13585627")
+    country.fill("Österreich")
+    page.locator("#id_postcode").fill("6020")
+    page.get_by_role("button", name="Kunde anlegen").click()
+    expect(page.locator("h1")).to_contain_text("Gasthof Alpenblick")
+
+    page.get_by_role("link", name="Zahlungsinformationen").click()
+    page.get_by_role("link", name="Bearbeiten", exact=True).click()
+    iban = page.get_by_label("IBAN")
+    iban.fill("DE89 3704 0044 0532 0130 01")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.locator("#id_iban_error")).to_have_text(
+        "Die Prüfziffern dieser IBAN stimmen nicht: bitte auf Tippfehler prüfen."
+    )
+
+    from stammgast.core.tenancy import tenant_scope
+    from stammgast.customers.models import Customer
+
+    with tenant_scope(shop["tenant"]):
+        made = Customer.objects.get(company_name="Gasthof Alpenblick")
+    assert (made.country, made.vat_id, made.iban) == ("AT", "ATU13585627", "")

@@ -22,6 +22,7 @@ from .filters import SORTS, CustomerFilter, apply_filter, check_filter, served_a
 from .models import Customer, CustomerEvent, CustomerGroup
 from .search import MIN_SEARCH_TERM as MIN_SEARCH_TERM
 from .search import search_too_short as search_too_short
+from .validation import country_name as country_name
 from .validation import is_plain_text, phone_to_e164
 
 MAX_PAGE = 200

@@ -117,6 +117,8 @@ def display_value(customer: Customer, name: str) -> Any:
             "all locations"
         )
     value = getattr(customer, name)
+    if name == "country":
+        return selectors.country_name(value) if value else ""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, dt.date):
@@ -362,7 +364,10 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     else:
         form.order_fields(["company_name", "vat_id"])
     # The box starts as the tenant's default, so an untouched box keeps that default.
-    form.fields["newsletter"].initial = selectors.new_customer_defaults(actor.tenant)["newsletter"]
+    defaults = selectors.new_customer_defaults(actor.tenant)
+    form.fields["newsletter"].initial = defaults["newsletter"]
+    # Most customers live where the business is: the tenant's country is preselected.
+    form.fields["country"].initial = actor.tenant.default_country
     status = 200
     error_code = ""
     # One key per form shown: sending the same form twice (a double click, a reload after
