@@ -108,3 +108,64 @@ def test_german_business_data_in_german(live_server, shop, new_page):
     with tenant_scope(shop["tenant"]):
         made = Customer.objects.get(company_name="Gasthof Alpenblick")
     assert (made.country, made.vat_id, made.iban) == ("AT", "ATU13585627", "")
+
+
+def add_customers(shop, names):
+    from stammgast.core.tenancy import tenant_scope
+    from stammgast.customers import services
+    from stammgast.tenants.actor import Actor
+
+    with tenant_scope(shop["tenant"]):
+        actor = Actor.system(shop["tenant"])
+        for name in names:
+            services.create_customer(actor=actor, data={"last_name": name})
+
+
+def names_on_page(page) -> list[str]:
+    return page.locator("table.customers tbody tr td:nth-child(2)").all_inner_texts()
+
+
+def test_german_sort_order_with_businesses_by_company(live_server, shop, new_page):
+    add_customers(shop, ["Özdemir", "Zander", "ärger", "Strauß", "Strausberg", "Mustermann"])
+    page = new_page(locale="de-DE")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/")
+    page.get_by_role("link", name="Name / Firma").click()
+    expect(page.locator("th[aria-sort=ascending]")).to_contain_text("Name / Firma")
+    expect(page.locator("table.customers tbody tr")).to_have_count(9)
+    assert names_on_page(page) == [
+        "ärger",
+        "Bäckerei Kühn (Ole Kühn)",
+        "Jürgen Müller",
+        "Mustermann",
+        "Özdemir",
+        "Anna Schmidt",
+        "Strausberg",
+        "Strauß",
+        "Zander",
+    ]
+
+
+def test_paging_with_position_previous_next_and_back_to_top(live_server, shop, new_page):
+    add_customers(shop, [f"Gast {i:02d}" for i in range(57)])  # 60 customers: two pages
+    page = new_page(locale="de-DE", height=700)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/?sort=number")
+    expect(page.locator("#page-position")).to_have_text("1–50 von 60")
+    expect(page.locator("#page-number")).to_have_text("Seite 1 von 2")
+    expect(page.get_by_role("link", name="Vorherige Seite")).to_have_count(0)
+
+    next_link = page.get_by_role("link", name="Nächste Seite")
+    next_link.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 0
+    next_link.click()
+    expect(page.locator("#page-position")).to_have_text("51–60 von 60")
+    expect(page.locator("#page-number")).to_have_text("Seite 2 von 2")
+    expect(page.locator("table.customers tbody tr").first).to_have_attribute("data-number", "51")
+    # The new page is read from its top.
+    page.wait_for_function("() => window.scrollY === 0")
+    expect(page.get_by_role("link", name="Nächste Seite")).to_have_count(0)
+
+    page.get_by_role("link", name="Vorherige Seite").click()
+    expect(page.locator("#page-position")).to_have_text("1–50 von 60")
+    expect(page.locator("table.customers tbody tr").first).to_have_attribute("data-number", "1")

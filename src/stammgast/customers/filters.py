@@ -27,8 +27,9 @@ from .validation import is_plain_text
 SORTS = {
     "number": ("number",),
     "-number": ("-number",),
-    "name": ("last_name", "first_name", "number"),
-    "-name": ("-last_name", "-first_name", "-number"),
+    # Businesses by company, people by name and first name, in German order.
+    "name": ("sort_name", "number"),
+    "-name": ("-sort_name", "-number"),
     "postcode": ("postcode", "number"),
     "-postcode": ("-postcode", "-number"),
     "created": ("created_at", "number"),

@@ -40,7 +40,15 @@ from stammgast.tenants.models import Location, Role, Tenant
 
 from . import events, lock_objects, numbers, selectors
 from .bulk import Background, Table, check_references_at_once, defer_references
-from .models import Customer, CustomerEvent, CustomerGroup, FeatureDefinition, FeatureType, Tag
+from .models import (
+    Customer,
+    CustomerEvent,
+    CustomerGroup,
+    FeatureDefinition,
+    FeatureType,
+    Tag,
+    sort_name,
+)
 from .validation import (
     BLOCK_FIELDS,
     CONTEXT_FIELDS,
@@ -73,6 +81,13 @@ def build_search_text(values: Mapping[str, Any]) -> str:
             # "+4930123456" is typed as "030123456" too.
             parts += [e164[1:], "0" + e164[3:] if e164.startswith("+49") else ""]
     return search_form(" ".join(p for p in parts if p))
+
+
+def _sort_name(values: Mapping[str, Any]) -> str:
+    return sort_name(**{k: values[k] for k in _NAME_PARTS})
+
+
+_NAME_PARTS = ("kind", "first_name", "last_name", "company_name", "alias")
 
 
 @cache
@@ -381,6 +396,7 @@ def plan_create(
     row["location_restricted"] = bool(relations.get("allowed_locations"))
     row["blocked_by_role"] = actor.block_role if row["blocked"] else ""
     row["search_text"] = build_search_text(row)
+    row["sort_name"] = _sort_name(row)
     changes = events.creation_changes(
         values, {name: _names(objects) for name, objects in relations.items()}
     )
@@ -453,6 +469,7 @@ def plan_update(
     row["updated_at"] = ctx.now
     row["version"] = customer.version + 1
     row["search_text"] = build_search_text({**customer.__dict__, **row})
+    row["sort_name"] = _sort_name({**customer.__dict__, **row})
     return CustomerPlan("update", customer.number, row, changes, relations, customer)
 
 

@@ -16,7 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -186,7 +186,53 @@ def _plain(field: str, value: Any) -> str:
 MEMO_DISPLAY_MAX = 20_000
 # Shown at once; the rest sit under "More filters" (opened when one of them is set).
 MAIN_FILTERS = ("group", "blocked", "newsletter", "location")
-SORTABLE_COLUMNS = {"number": "number", "name": "name", "postcode": "postcode"}
+SORTABLE_COLUMNS = {
+    "number": "number",
+    "name": "name",
+    "postcode": "postcode",
+    "changed": "changed",
+}
+PAGE_SIZE = 50
+MAX_PAGE_NUMBER = 1_000_000
+
+
+def _page_number(request: HttpRequest) -> int | None:
+    """The number of the page asked for: 1 without a cursor, None if a cursor came without
+    a (sensible) number, e.g. from an old bookmark."""
+    if not request.GET.get("cursor"):
+        return 1
+    raw = request.GET.get("page", "")
+    if raw.isascii() and raw.isdigit() and 2 <= int(raw) <= MAX_PAGE_NUMBER:
+        return int(raw)
+    return None
+
+
+def _position(page: selectors.Page, number: int | None, total: int, estimated: bool) -> dict:
+    """'21–40 of 12,345' and 'Page 2 of 618' in the user's language."""
+    count = {"total": number_format(total, force_grouping=True)}
+    if number is None or not page.items:
+        text = (_("about %(total)s customers") if estimated else _("%(total)s customers")) % count
+        return {"text": text, "page": ""}
+    first = (number - 1) * PAGE_SIZE + 1
+    last = first + len(page.items) - 1
+    values = {
+        **count,
+        "first": number_format(first, force_grouping=True),
+        "last": number_format(last, force_grouping=True),
+    }
+    pages = {
+        "page": number_format(number, force_grouping=True),
+        "pages": number_format(max(number, -(-total // PAGE_SIZE)), force_grouping=True),
+    }
+    if estimated:
+        return {
+            "text": _("%(first)s–%(last)s of about %(total)s") % values,
+            "page": _("Page %(page)s of about %(pages)s") % pages,
+        }
+    return {
+        "text": _("%(first)s–%(last)s of %(total)s") % values,
+        "page": _("Page %(page)s of %(pages)s") % pages,
+    }
 
 
 @staff_required
@@ -194,6 +240,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = forms.CustomerFilterForm(request.GET or None)
     f = form.to_filter()
     page = None
+    position = None
     search_error = None
     search_hint = None
     if selectors.search_too_short(f.q):
@@ -202,10 +249,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "n": selectors.MIN_SEARCH_TERM
         }
         f = dataclasses.replace(f, q="")
+    number = _page_number(request)
     try:
         page = selectors.list_customers(
-            actor=request.actor, f=f, cursor=request.GET.get("cursor") or None, limit=50
+            actor=request.actor, f=f, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE
         )
+        total, estimated = selectors.count_customers_for_list(actor=request.actor, f=f)
+        position = _position(page, number, total, estimated)
     except DomainError as exc:
         search_error = exc.fields.get("q", [exc.message])[0] if exc.fields else exc.message
         if "cursor" in exc.fields:
@@ -219,18 +269,34 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "url": "?" + urlencode({**params, "sort": f"-{key}" if descending else key}),
             "state": "ascending" if f.sort == key else "descending" if f.sort == f"-{key}" else "",
         }
+    first_url = "?" + base_query if request.GET.get("cursor") else None
+    previous_url = None
+    if page and page.previous_cursor:
+        if number == 2:
+            previous_url = first_url
+        else:
+            previous_params = {**params, "cursor": page.previous_cursor}
+            if number:
+                previous_params["page"] = number - 1
+            previous_url = "?" + urlencode(previous_params)
+    next_url = None
+    if page and page.next_cursor:
+        next_params = {**params, "cursor": page.next_cursor}
+        if number:
+            next_params["page"] = number + 1
+        next_url = "?" + urlencode(next_params)
     context = {
         "nav": "customers",
         "form": form,
         "page": page,
+        "position": position,
         "search_error": search_error,
         "search_hint": search_hint,
         "query": base_query,
         "export_url": "/exchange/export/" + (f"?{base_query}" if base_query else ""),
-        "next_url": "?" + urlencode({**params, "cursor": page.next_cursor})
-        if page and page.next_cursor
-        else None,
-        "first_url": "?" + base_query if request.GET.get("cursor") else None,
+        "next_url": next_url,
+        "previous_url": previous_url,
+        "first_url": first_url,
         "sort_links": sort_links,
         "main_filters": MAIN_FILTERS,
         "more_filters_set": any(k not in MAIN_FILTERS and k not in ("q", "sort") for k in params),
