@@ -19,6 +19,7 @@ def reload(shop, number):
 
 
 def block_as_head_office(shop, number, lock_text):
+
     from stammgast.core.tenancy import tenant_scope
     from stammgast.customers import services
     from stammgast.tenants.actor import Actor
@@ -93,7 +94,9 @@ def test_german_business_data_in_german(live_server, shop, new_page):
     page.get_by_role("button", name="Kunde anlegen").click()
     expect(page.locator("h1")).to_contain_text("Gasthof Alpenblick")
 
+    page.get_by_role("link", name="Kontakt & Zahlung").click()
     page.get_by_role("link", name="Zahlungsinformationen").click()
+    expect(page.locator(".subtabs [aria-current=page]")).to_have_text("Zahlungsinformationen")
     page.get_by_role("link", name="Bearbeiten", exact=True).click()
     iban = page.get_by_label("IBAN")
     iban.fill("DE89 3704 0044 0532 0130 01")
@@ -169,3 +172,31 @@ def test_paging_with_position_previous_next_and_back_to_top(live_server, shop, n
     page.get_by_role("link", name="Vorherige Seite").click()
     expect(page.locator("#page-position")).to_have_text("1–50 von 60")
     expect(page.locator("table.customers tbody tr").first).to_have_attribute("data-number", "1")
+
+
+def test_the_record_header_on_every_register_and_the_register_in_the_url(
+    live_server, shop, new_page
+):
+    number = shop["mueller"].number
+    block_as_head_office(shop, number, "Offene Rechnung")
+    page = new_page(locale="de-DE")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/customers/{number}/")
+    header = page.locator("#record-header")
+    for group in ("Stammdaten", "Kontakt & Zahlung", "Guthaben, Karten & Belege", "Verlauf"):
+        page.locator(".tabs").get_by_role("link", name=group).click()
+        expect(page.locator(".tabs [aria-current=page]")).to_have_text(group)
+        expect(header.locator("h1")).to_contain_text(f"{number} · Jürgen Müller")
+        expect(header.locator(".badge").first).to_have_text("Privat")
+        expect(header.locator("#lock-banner")).to_contain_text("Offene Rechnung")
+        expect(header.locator("[data-fact=groups] dd")).to_have_text("Stammgäste")
+        expect(header.locator("[data-fact=price_level] dd")).to_have_text("1")
+        expect(header.locator("[data-fact=discount] dd")).to_have_text("0 %")
+        expect(header.locator("[data-fact=phone] dd")).to_have_text("+49 171 2345678")
+        expect(header.locator("[data-fact=email] dd")).to_have_text("juergen.mueller@example.de")
+        expect(header.locator("[data-fact=credit] dd")).to_have_text("0,00\u00a0€")
+
+    # The URL names the register: opened again, the record shows that register in its group.
+    page.goto(f"{live_server.url}/customers/{number}/payment/")
+    expect(page.locator(".tabs [aria-current=page]")).to_have_text("Kontakt & Zahlung")
+    expect(page.locator(".subtabs [aria-current=page]")).to_have_text("Zahlungsinformationen")

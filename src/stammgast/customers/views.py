@@ -27,7 +27,13 @@ from stammgast.tenants.pages import render_page, staff_required
 
 from . import forms, selectors, services
 from .models import Customer, CustomerEvent, CustomerKind
-from .registers import Register, add_register, register_named, registers
+from .registers import (
+    Register,
+    add_register,
+    grouped_registers,
+    header_facts,
+    register_named,
+)
 
 # --- registers -------------------------------------------------------------------------
 
@@ -60,23 +66,24 @@ def add_customer_registers() -> None:
     fields = "customers/registers/fields.html"
     for register in (
         Register("master", gettext_lazy("Master data"), fields, 10, "customers.change",
-                 forms.MasterDataForm),
+                 forms.MasterDataForm, group="master"),
+        Register("settings", gettext_lazy("Settings"), fields, 15,
+                 "customers.change", forms.SettingsForm, group="master"),
+        Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html", 18,
+                 group="master"),
         Register("address", gettext_lazy("Address and contact"), fields, 20,
-                 "customers.change", forms.AddressForm),
+                 "customers.change", forms.AddressForm, group="contact"),
         Register("payment", gettext_lazy("Payment information"), fields, 30,
-                 "customers.change_payment", forms.PaymentForm),
-        Register("settings", gettext_lazy("Settings"), fields, 40, "customers.change",
-                 forms.SettingsForm),
-        Register("memos", gettext_lazy("Memos"), "customers/registers/memos.html", 50,
-                 "customers.change", forms.MemoForm, _memos_context),
-        Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html", 60),
+                 "customers.change_payment", forms.PaymentForm, group="contact"),
         Register("tags", gettext_lazy("Tags, preferences and features"),
                  "customers/registers/tags.html", 70, "customers.change", forms.TagsForm,
-                 _tags_context),
+                 _tags_context, group="features"),
+        Register("memos", gettext_lazy("Memos"), "customers/registers/memos.html", 75,
+                 "customers.change", forms.MemoForm, _memos_context, group="features"),
         Register("comments", gettext_lazy("Comments"), "customers/registers/comments.html", 80,
-                 "customers.change", forms.CommentsForm),
+                 "customers.change", forms.CommentsForm, group="features"),
         Register("history", gettext_lazy("History"), "customers/registers/history.html", 900,
-                 context=_history_context),
+                 context=_history_context, group="history"),
     ):  # fmt: skip
         add_register(register)
 
@@ -311,16 +318,46 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 # --- record ----------------------------------------------------------------------------
 
 
+def _record_header(request: HttpRequest, customer: Customer) -> list[dict]:
+    """What a clerk wants to see on every register, without opening one: groups, price
+    level, discount, how to reach the customer, and what other apps add (credit)."""
+    phone = customer.mobile or customer.phone_private or customer.phone_business
+    groups = display_value(customer, "groups") or "—"
+    facts = [
+        {"key": "groups", "label": _("Customer groups"), "value": groups},
+        {"key": "price_level", "label": _("Price level"), "value": customer.price_level},
+        {"key": "discount", "label": _("Discount"), "value": f"{customer.discount} %"},
+        {"key": "phone", "label": _("Phone"), "value": phone or "—",
+         "href": f"tel:{phone.replace(' ', '')}" if phone else ""},
+        {"key": "email", "label": _("E-mail"), "value": customer.email or "—",
+         "href": f"mailto:{customer.email}" if customer.email else ""},
+    ]  # fmt: skip
+    for fact in header_facts():
+        value = fact.value(request, customer)
+        if value is not None:
+            facts.append({"key": fact.key, "label": fact.label, "value": value})
+    return facts
+
+
 def _record_context(request: HttpRequest, customer: Customer, register: Register) -> dict:
     actor = request.actor
+    groups = []
+    current_members: list[dict] = []
+    for group, members in grouped_registers():
+        current = any(r.slug == register.slug for r in members)
+        groups.append({"slug": members[0].slug, "label": group.label, "current": current})
+        if current and len(members) > 1:
+            current_members = [
+                {"slug": r.slug, "label": r.label, "current": r.slug == register.slug}
+                for r in members
+            ]
     return {
         "nav": "customers",
         "customer": customer,
         "register": register,
-        "registers": [
-            {"slug": r.slug, "label": r.label, "current": r.slug == register.slug}
-            for r in registers()
-        ],
+        "groups": groups,
+        "registers": current_members,
+        "header": _record_header(request, customer),
         "can_edit": can_edit(actor, register),
     }
 
