@@ -200,3 +200,16 @@ def test_the_record_header_on_every_register_and_the_register_in_the_url(
     page.goto(f"{live_server.url}/customers/{number}/payment/")
     expect(page.locator(".tabs [aria-current=page]")).to_have_text("Kontakt & Zahlung")
     expect(page.locator(".subtabs [aria-current=page]")).to_have_text("Zahlungsinformationen")
+
+
+def test_a_dashboard_card_leads_to_its_list(live_server, shop, new_page):
+    block_as_head_office(shop, shop["mueller"].number, "Offene Rechnung")
+    page = new_page(locale="de-DE")
+    log_in(page, live_server.url)
+    card = page.locator("#card-blocked")
+    expect(card.locator(".value")).to_have_text("1")
+    card.click()
+    expect(page).to_have_url(f"{live_server.url}/customers/?blocked=true")
+    expect(page.get_by_label("Gesperrt", exact=True)).to_have_value("true")
+    expect(page.locator("table.customers tbody tr")).to_have_count(1)
+    expect(page.locator("table.customers tbody")).to_contain_text("Jürgen Müller")

@@ -83,7 +83,7 @@ def test_dashboard_figures_and_chart(tenant, location, staff_client, make_custom
             created_at=timezone.now() - dt.timedelta(days=400), created_location=location
         )
     html = staff_client("tenant_admin").get("/").content.decode()
-    figures = re.findall(r'<div class="value">(\d+)</div><div class="label">([^<]+)<', html)
+    figures = re.findall(r'<span class="value">(\d+)</span><span class="label">([^<]+)<', html)
     assert figures == [
         ("3", "Customers"),
         ("2", "New this month"),
@@ -181,7 +181,7 @@ def test_a_location_bound_dashboard_counts_only_what_the_location_may_serve(
     figures = dict(
         (label, int(n))
         for n, label in re.findall(
-            r'<div class="value">(\d+)</div><div class="label">([^<]+)<', html
+            r'<span class="value">(\d+)</span><span class="label">([^<]+)<', html
         )
     )
     assert figures["Customers"] == 1

@@ -8,7 +8,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from stammgast.tenants.models import Role
@@ -74,8 +76,24 @@ def dashboard(request):
     table = [
         (month, [values[i] for _label, values in series]) for i, month in enumerate(monthly.months)
     ]
+    # Each card opens the list of the customers it counts.
+    list_url = reverse("portal:customers:list")
+    first_of_month = timezone.localdate().replace(day=1).isoformat()
+    links = {
+        "customers": list_url,
+        "new_this_month": f"{list_url}?{urlencode({'created_from': first_of_month})}",
+        "blocked": f"{list_url}?blocked=true",
+        "newsletter": f"{list_url}?newsletter=true",
+    }
     return render_page(
         request,
         "portal/dashboard.html",
-        {"nav": "dashboard", "figures": figures, "chart": chart, "series": series, "table": table},
+        {
+            "nav": "dashboard",
+            "figures": figures,
+            "links": links,
+            "chart": chart,
+            "series": series,
+            "table": table,
+        },
     )
