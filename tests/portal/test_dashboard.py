@@ -44,3 +44,30 @@ def test_the_chart_axis_has_round_steps(highest, ticks):
 
     chart = stacked_bars([dt.date(2026, 1, 1)], [("Mitte", [highest])])
     assert [value for _y, value in chart.y_ticks] == ticks
+
+
+def test_the_job_list_says_the_export_filter_in_words_and_marks_its_menu_item(
+    tenant, staff_client, make_customer, settings, tmp_path
+):
+    import datetime as dt
+
+    from stammgast.core.tenancy import tenant_scope
+    from stammgast.customers.filters import CustomerFilter
+    from stammgast.customers.models import CustomerGroup
+    from stammgast.exchange import services as exchange_services
+    from stammgast.tenants.actor import Actor
+
+    settings.VAR_DIR = tmp_path
+    with tenant_scope(tenant):
+        CustomerGroup.objects.create(tenant=tenant, name="Mitarbeiter")
+        make_customer(tenant, groups=["Mitarbeiter"], blocked=True)
+        exchange_services.start_export(
+            actor=Actor.system(tenant),
+            f=CustomerFilter(group="Mitarbeiter", blocked=True, created_from=dt.date(2026, 1, 2)),
+        )
+    html = staff_client("tenant_admin").get("/exchange/", HTTP_ACCEPT_LANGUAGE="de")
+    page = html.content.decode()
+    assert (
+        "Kundengruppe: Mitarbeiter, Gesperrt: nur gesperrte Kunden, Angelegt: ab 02.01.2026" in page
+    )
+    assert re.search(r'href="/exchange/"[^>]*aria-current="page"', page)
