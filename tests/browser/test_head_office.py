@@ -213,3 +213,35 @@ def test_a_dashboard_card_leads_to_its_list(live_server, shop, new_page):
     expect(page.get_by_label("Gesperrt", exact=True)).to_have_value("true")
     expect(page.locator("table.customers tbody tr")).to_have_count(1)
     expect(page.locator("table.customers tbody")).to_contain_text("Jürgen Müller")
+
+
+def test_import_now_after_a_dry_run(live_server, shop, new_page, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    page = new_page()
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/exchange/import/")
+    expect(page.locator(".mainnav [aria-current=page]")).to_have_text("Import")
+    page.locator("input[name=file]").set_input_files(
+        files=[
+            {
+                "name": "gaeste.csv",
+                "mimeType": "text/csv",
+                "buffer": "Name;PLZ;Ort\nHuber;80331;München\n".encode(),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.get_by_label("Only check (dry run), change nothing")).to_be_checked()
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#job-status")).to_contain_text("Dry run: nothing was changed.")
+    from stammgast.core.tenancy import tenant_scope
+    from stammgast.customers.models import Customer
+
+    with tenant_scope(shop["tenant"]):
+        assert not Customer.objects.filter(last_name="Huber").exists()
+
+    page.get_by_role("button", name="Import now").click()
+    expect(page.locator("#job-status")).to_contain_text("The import is done.")
+    expect(page.get_by_role("button", name="Import now")).to_have_count(0)
+    with tenant_scope(shop["tenant"]):
+        assert Customer.objects.get(last_name="Huber").city == "München"

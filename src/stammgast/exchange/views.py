@@ -129,6 +129,17 @@ def job_download(request: HttpRequest, job_id: uuid.UUID, which: str) -> HttpRes
 
 @require_POST
 @staff_required
+def job_import_now(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """After a dry run: import the same file with the same mapping."""
+    try:
+        job = services.import_after_dry_run(actor=request.actor, job_id=job_id)
+    except DomainError as exc:
+        return _error_page(request, exc)
+    return redirect("exchange:job", job_id=job.uid)
+
+
+@require_POST
+@staff_required
 def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     try:
         services.cancel_job(actor=request.actor, job_id=job_id)
