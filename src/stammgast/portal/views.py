@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -70,6 +71,11 @@ def dashboard(request):
     if actor is None:
         return render_page(request, "portal/no_membership.html", status=403)
     figures = selectors.key_figures(actor)
+    # Counts as the user's language writes them: German "12.345", English "12,345".
+    shown = {
+        name: number_format(getattr(figures, name), force_grouping=True)
+        for name in ("customers", "new_this_month", "blocked", "newsletter")
+    }
     monthly = selectors.new_customers_per_month(actor)
     series = [(label or _("No location"), values) for label, values in monthly.series]
     chart = stacked_bars(monthly.months, series)
@@ -90,7 +96,7 @@ def dashboard(request):
         "portal/dashboard.html",
         {
             "nav": "dashboard",
-            "figures": figures,
+            "figures": shown,
             "links": links,
             "chart": chart,
             "series": series,
