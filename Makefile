@@ -7,6 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 .PHONY: install install-dev run test test-sqlite test-postgres lint bench browser fuzz
 
 $(BIN)/python:
+	bash scripts/install-build-deps.sh
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 

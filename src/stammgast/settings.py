@@ -295,6 +295,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
+# English dates as "3 Dec 2026" (stammgast/formats/en); German stays Django's "03.12.2026".
+FORMAT_MODULE_PATH = ["stammgast.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Berlin")
 USE_I18N = True

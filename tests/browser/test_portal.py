@@ -36,7 +36,7 @@ def test_log_in_search_and_open_the_customer(live_server, shop, new_page):
     expect(page.locator(".whoami")).to_contain_text("Gasthaus Adler")
     expect(page.locator(".stat").first).to_contain_text("3")
 
-    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Customers", exact=True).click()
     expect(page.locator("table.customers tbody tr")).to_have_count(3)
     page.get_by_role("searchbox", name="Search").press_sequentially("mül", delay=50)
     # As-you-type: the list narrows without pressing Enter.
@@ -49,7 +49,10 @@ def test_log_in_search_and_open_the_customer(live_server, shop, new_page):
 
     page.get_by_role("link", name="Jürgen Müller").click()
     expect(page.locator("h1")).to_contain_text("Jürgen Müller")
-    page.get_by_role("link", name="Address and contact").click()
+    page.get_by_role("link", name="Contact & payment").click()
+    expect(page.get_by_role("link", name="Address and contact")).to_have_attribute(
+        "aria-current", "page"
+    )
     expect(page.locator("#register-panel")).to_contain_text("Köln")
     expect(page).to_have_url(re.compile(r"/address/$"))
 

@@ -104,7 +104,8 @@ def test_the_record_shows_the_cards_register_the_cards_app_adds(tenant, admin_ac
     )
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
-    record = client.get("/customers/2/")
+    # The cards are in the record's group of credit, cards and bills.
+    record = client.get("/customers/2/credit/")
     assert 'href="/customers/2/cards/"' in record.content.decode()
     page = client.get("/customers/2/cards/").content.decode()
     assert "04A1B2C3" in page and "Mifare" in page

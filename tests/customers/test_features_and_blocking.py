@@ -108,7 +108,7 @@ def test_flags_comments_and_contact_fields_round_trip(pos_api, admin_actor):
     data = {
         "kind": "business",
         "company_name": "Adler GmbH",
-        "vat_id": "de 123456789",
+        "vat_id": "de 136695976",
         "title": "Dr.",
         "first_name": "Eva",
         "last_name": "Adler",
@@ -131,7 +131,7 @@ def test_flags_comments_and_contact_fields_round_trip(pos_api, admin_actor):
     response = post_json(pos_api, "/api/v1/customers", data)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["vat_id"] == "DE123456789"
+    assert body["vat_id"] == "DE136695976"
     assert body["homepage"] == "https://adler.example"
     assert body["comments"] == "Nussallergie\nmag Fensterplatz"
     assert body["favourite"] is body["invoices_by_email"] is body["newsletter"] is True

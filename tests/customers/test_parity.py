@@ -126,9 +126,9 @@ def _spellings(number: phonenumbers.PhoneNumber, region: str) -> list[str]:
 
 
 _COUNTRY_SPELLINGS = {
-    "DE": ["DE", "de", " DE ", "DEU", "Germany", "germany"],
-    "AT": ["AT", "at", "AUT", "Austria"],
-    "CH": ["CH", "CHE", "Switzerland"],
+    "DE": ["DE", "de", " DE ", "DEU", "Germany", "germany", "Deutschland"],
+    "AT": ["AT", "at", "AUT", "Austria", "Österreich"],
+    "CH": ["CH", "CHE", "Switzerland", "Schweiz"],
 }
 _POSTCODE_DIGITS = {"DE": 5, "AT": 4, "CH": 4}
 
@@ -156,7 +156,7 @@ _homepage = st.builds(
 )
 # Today, minus the two days validation.py allows for time zones.
 _LATEST_BIRTH = dt.date.today() - dt.timedelta(days=3)
-_VAT_IDS = ["DE123456789", "de 123 456 789", "ATU12345678", "CHE123456789"]
+_VAT_IDS = ["DE136695976", "de 136 695 976", "ATU13585627", "CHE-116.281.710 MWST"]
 
 
 @st.composite
@@ -240,7 +240,7 @@ BAD_VALUES: dict[str, tuple[str, st.SearchStrategy]] = {
     "business phone": ("phone_business", st.sampled_from(["0000", "+49 1"])),
     "mobile": ("mobile", st.sampled_from(["+49 0000", "0151"])),
     "fax": ("fax", st.sampled_from(["12", "Fax"])),
-    "country": ("country", st.sampled_from(["Atlantis", "XX", "Deutschland", "D"])),
+    "country": ("country", st.sampled_from(["Atlantis", "XX", "Germania", "D"])),
     "gender": ("gender", st.sampled_from(["x", "unbekannt", "1"])),
     "vat id": ("vat_id", st.sampled_from(["123456789", "D", "DE-123"])),
     "date of birth": (

@@ -317,7 +317,7 @@ def test_postcode_rule_is_checked_when_only_the_country_changes(pos_api, make_cu
 def test_business_customer_needs_a_company(pos_api, admin_actor):
     refused(create_via_api(pos_api, kind="business"), "company_name")
     response = create_via_api(
-        pos_api, kind="business", company_name="Adler GmbH", vat_id="DE123456789"
+        pos_api, kind="business", company_name="Adler GmbH", vat_id="DE136695976"
     )
     assert response.status_code == 201, response.content
 

@@ -80,9 +80,11 @@ def test_from_the_threshold_on_a_zip_with_customers_and_filter(
     # Cells starting with = + - @ cannot run as formulas.
     assert "'+49 351 1234567" in first
     assert '\'=HYPERLINK(""http://x"")' in lines[2] and ";'+1;" in lines[2]
-    assert files["filter.csv"].decode("utf-8-sig").splitlines()[:2] == [
+    # The settings as the list's URL spells them, and the filter in words.
+    assert files["filter.csv"].decode("utf-8-sig").splitlines() == [
         "Einstellung;Wert",
-        "blocked;False",
+        "blocked;false",
+        "In Worten;Gesperrt: nur nicht gesperrte Kunden",
     ]
 
 

@@ -191,7 +191,11 @@ def test_export_of_customers_writes_both_sheets(admin_actor, some_customers, tmp
     assert (result.format, result.rows) == ("xlsx", 2)
     data = sheets(path)
     assert list(data) == ["Kunden", "Filter"]
-    assert data["Filter"] == [["Einstellung", "Wert"], ["blocked", "False"]]
+    assert data["Filter"] == [
+        ["Einstellung", "Wert"],
+        ["blocked", "false"],
+        ["In Worten", "Gesperrt: nur nicht gesperrte Kunden"],
+    ]
     assert [r[0] for r in data["Kunden"][1:]] == ["1", "2"]
 
 

@@ -194,7 +194,7 @@ def test_create_a_private_and_a_business_customer(tenant, staff_client):
         "/customers/new/", {"kind": "business", "company_name": "Bäckerei Kühn", "postcode": "1234"}
     )
     assert made.status_code == 422
-    assert "Not a postcode of DE" in field_errors(made.content.decode(), "postcode")
+    assert "Not a postcode of Germany (DE)" in field_errors(made.content.decode(), "postcode")
     made = cashier.post("/customers/new/", {"kind": "business", "company_name": "Bäckerei Kühn"})
     assert made.status_code == 302
     number = int(made["Location"].rstrip("/").rsplit("/", 1)[1])
@@ -265,3 +265,27 @@ def test_sending_the_new_customer_form_twice_creates_one_customer(tenant, staff_
     # A new form is a new key, and a new customer.
     other = cashier.get("/customers/new/?kind=private").content.decode()
     assert re.search(r'name="idempotency_key" value="([^"]+)"', other)[1] != key
+
+
+def test_the_country_is_a_list_in_the_users_language_with_the_tenants_country_set(
+    tenant, staff_client
+):
+    tenant.default_country = "AT"
+    tenant.save()
+    client = staff_client("tenant_admin")
+    html = client.get("/customers/new/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert re.search(r'<input[^>]*name="country"[^>]*value="Österreich"', html)
+    options = re.findall(r'<option value="([^"]+)"></option>', html)
+    assert {"Deutschland", "Österreich", "Schweiz"} <= set(options)
+    # In German order: Ägypten with A, before Albanien.
+    assert options.index("Ägypten") < options.index("Albanien")
+
+    made = client.post(
+        "/customers/new/",
+        {"kind": "private", "last_name": "Huber", "country": "Schweiz", "postcode": "8001"},
+    )
+    assert made.status_code == 302
+    number = int(made["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert reload(tenant, number).country == "CH"
+    record = client.get(f"/customers/{number}/address/", HTTP_ACCEPT_LANGUAGE="de")
+    assert "Schweiz" in record.content.decode()

@@ -129,3 +129,42 @@ def test_django_admin_is_for_superusers_only(tenant, staff_client):
     client = Client()
     client.force_login(superuser)
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_cashier_cannot_lift_a_block_of_head_office(tenant, staff_client, make_customer):
+    customer = make_customer(tenant, blocked=True, lock_text="Bitte Zentrale anrufen")
+    cashier = staff_client("cashier")
+
+    page = cashier.get(f"/customers/{customer.number}/settings/edit/").content.decode()
+    assert 'name="blocked" disabled' in page or 'disabled id="id_blocked"' in page
+    assert "only that role or a higher one may lift or change it" in page
+
+    # A forged form changes nothing and says why.
+    posted = cashier.post(
+        f"/customers/{customer.number}/settings/edit/",
+        {"version": customer.version, "lock_text": "", "loss_reason": ""},
+    )
+    assert posted.status_code in (200, 302)
+    after = reload(tenant, customer.number)
+    assert (after.blocked, after.lock_text) == (True, "Bitte Zentrale anrufen")
+
+
+def test_a_location_manager_lifts_a_cashiers_block(tenant, location, staff_client, make_customer):
+    customer = make_customer(tenant)
+    cashier = staff_client("cashier")
+    blocked = cashier.post(
+        f"/customers/{customer.number}/settings/edit/",
+        {"version": customer.version, "blocked": "on", "lock_text": "Karte verloren"},
+    )
+    assert blocked.status_code == 302
+    assert reload(tenant, customer.number).blocked_by_role == "cashier"
+    page = cashier.get(f"/customers/{customer.number}/settings/edit/").content.decode()
+    assert "You may not lift blocks." in page
+
+    manager = staff_client("location_manager", location=location)
+    lifted = manager.post(
+        f"/customers/{customer.number}/settings/edit/",
+        {"version": customer.version + 1, "lock_text": "Karte verloren"},
+    )
+    assert lifted.status_code == 302
+    assert reload(tenant, customer.number).blocked is False

@@ -83,7 +83,7 @@ def test_dashboard_figures_and_chart(tenant, location, staff_client, make_custom
             created_at=timezone.now() - dt.timedelta(days=400), created_location=location
         )
     html = staff_client("tenant_admin").get("/").content.decode()
-    figures = re.findall(r'<div class="value">(\d+)</div><div class="label">([^<]+)<', html)
+    figures = re.findall(r'<span class="value">(\d+)</span><span class="label">([^<]+)<', html)
     assert figures == [
         ("3", "Customers"),
         ("2", "New this month"),
@@ -119,8 +119,12 @@ def test_search_filter_sort_and_export_link(tenant, location, staff_client, make
         a.number,
         c.number,
     ]
-    short = client.get("/customers/?q=m").content.decode()
-    assert "Enter at least 3 characters" in short
+    # Too short to search: a quiet hint, no error, and the list as the other filters say.
+    short = client.get("/customers/?q=m&newsletter=false").content.decode()
+    assert "Search starts at 3 characters" in short
+    assert 'role="alert"' not in short
+    assert "has-error" not in short
+    assert numbers_in(short) == [b.number, c.number]
 
     html = client.get("/customers/?q=köln&newsletter=true&sort=-name").content.decode()
     export = re.search(r'id="export-link" href="([^"]+)"', html).group(1).replace("&amp;", "&")
@@ -177,7 +181,7 @@ def test_a_location_bound_dashboard_counts_only_what_the_location_may_serve(
     figures = dict(
         (label, int(n))
         for n, label in re.findall(
-            r'<div class="value">(\d+)</div><div class="label">([^<]+)<', html
+            r'<span class="value">(\d+)</span><span class="label">([^<]+)<', html
         )
     )
     assert figures["Customers"] == 1
@@ -210,3 +214,36 @@ def test_a_bad_filter_value_is_marked_and_the_other_filters_still_apply(
     html = staff_client("tenant_admin").get("/customers/?q=köln&price_level=0").content.decode()
     assert numbers_in(html) == [a.number]
     assert 'id="id_price_level_error"' in html
+
+
+def test_numbered_pages_forth_and_back(tenant, staff_client, make_customer):
+    for i in range(120):
+        make_customer(tenant, last_name=f"Gast {i:03d}")
+    client = staff_client("read_only")
+
+    def open_page(url):
+        html = client.get(url).content.decode()
+        position = re.search(r'id="page-position">([^<]*)<', html).group(1)
+        page = re.search(r'id="page-number"[^>]*>([^<]*)<', html).group(1)
+        links = {rel: re.search(rf'rel="{rel}" href="([^"]+)"', html) for rel in ("prev", "next")}
+        links = {k: m.group(1).replace("&amp;", "&") for k, m in links.items() if m}
+        return numbers_in(html), position, page, links
+
+    numbers, position, page, links = open_page("/customers/?sort=number")
+    assert (numbers, position, page) == (list(range(1, 51)), "1–50 of 120", "Page 1 of 3")
+    assert set(links) == {"next"}
+    numbers, position, page, links = open_page("/customers/" + links["next"])
+    assert (numbers, position, page) == (list(range(51, 101)), "51–100 of 120", "Page 2 of 3")
+    numbers, position, page, links = open_page("/customers/" + links["next"])
+    assert (numbers, position, page) == (list(range(101, 121)), "101–120 of 120", "Page 3 of 3")
+    assert set(links) == {"prev"}
+    # Back from the last page: read backwards from its first customer.
+    numbers, position, page, links = open_page("/customers/" + links["prev"])
+    assert (numbers, position, page) == (list(range(51, 101)), "51–100 of 120", "Page 2 of 3")
+    numbers, position, page, links = open_page("/customers/" + links["prev"])
+    assert (numbers, position) == (list(range(1, 51)), "1–50 of 120")
+    assert set(links) == {"next"}
+
+    german = client.get("/customers/?sort=-changed", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "1–50 von 120" in german
+    assert numbers_in(german)[:2] == [120, 119]

@@ -21,7 +21,14 @@ def bills_register(request: HttpRequest, customer) -> dict:
 
 def add_bills_register() -> None:
     add_register(
-        Register("bills", gettext_lazy("Bills"), "bills/register.html", 47, context=bills_register)
+        Register(
+            "bills",
+            gettext_lazy("Bills"),
+            "bills/register.html",
+            47,
+            context=bills_register,
+            group="money",
+        )
     )
 
 

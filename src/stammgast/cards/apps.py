@@ -18,5 +18,12 @@ class CardsConfig(AppConfig):
         register_lookup("card", customers_with_card)
         # The customer record shows the customer's cards.
         add_register(
-            Register("cards", _("Cards"), "cards/register.html", 65, context=cards_register)
+            Register(
+                "cards",
+                _("Cards"),
+                "cards/register.html",
+                65,
+                context=cards_register,
+                group="money",
+            )
         )

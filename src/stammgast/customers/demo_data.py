@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from django.db import transaction
+from django.utils import timezone
+
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location
 
-from .services import create_customer
+from .services import apply_plans, plan_create, planning_context
 
 LOCATIONS = [
     ("berlin-mitte", "Gasthaus Berlin Mitte", (100000, 199999)),
@@ -141,6 +144,7 @@ COMMENTS = [
 ]
 TAGS = ["vegan", "vegetarisch", "espresso", "weißwein", "rotwein", "glutenfrei", "kinderteller"]
 MOBILE_PREFIXES = ["0151", "0152", "0157", "0176"]
+DEMO_SPAN_SECONDS = 2 * 365 * 24 * 3600
 
 
 def create_demo_customer(*, actor: Actor, rng: random.Random, location: Location | None) -> None:
@@ -196,4 +200,11 @@ def create_demo_customer(*, actor: Actor, rng: random.Random, location: Location
         if location
         else actor
     )
-    create_customer(actor=actor_here, data=data)
+    # Customers came over the last two years, as in a real customer base, so the
+    # dashboard's charts have something to show. Planned with the stamps an import of an
+    # export keeps, through the same planning and applying as every customer.
+    created = timezone.now() - dt.timedelta(seconds=rng.randint(0, DEMO_SPAN_SECONDS))
+    with transaction.atomic():
+        ctx = planning_context(actor=actor_here)
+        plan = plan_create(ctx=ctx, data=data, stamps={"created_at": created})
+        apply_plans([plan], ctx=ctx)

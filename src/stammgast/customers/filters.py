@@ -16,7 +16,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from stammgast.core.errors import DomainError
 
@@ -27,8 +29,9 @@ from .validation import is_plain_text
 SORTS = {
     "number": ("number",),
     "-number": ("-number",),
-    "name": ("last_name", "first_name", "number"),
-    "-name": ("-last_name", "-first_name", "-number"),
+    # Businesses by company, people by name and first name, in German order.
+    "name": ("sort_name", "number"),
+    "-name": ("-sort_name", "-number"),
     "postcode": ("postcode", "number"),
     "-postcode": ("-postcode", "-number"),
     "created": ("created_at", "number"),
@@ -82,6 +85,80 @@ class CustomerFilter:
 
 # The filter's parameters, nothing else.
 FILTER_PARAMS = tuple(f.name for f in dataclass_fields(CustomerFilter))
+
+
+_SORT_WORDS = {
+    "number": gettext_lazy("by number"),
+    "-number": gettext_lazy("by number, highest first"),
+    "name": gettext_lazy("by name"),
+    "-name": gettext_lazy("by name, Z to A"),
+    "postcode": gettext_lazy("by postcode"),
+    "-postcode": gettext_lazy("by postcode, highest first"),
+    "created": gettext_lazy("by creation, oldest first"),
+    "-created": gettext_lazy("by creation, newest first"),
+    "changed": gettext_lazy("by last change, oldest first"),
+    "-changed": gettext_lazy("by last change, newest first"),
+}
+
+
+def describe_filter(f: CustomerFilter) -> list[tuple[str, str]]:
+    """The filter in words, setting by setting, in the active language: [("Customer
+    group", "Staff"), ("Blocked", "only blocked customers"), ...]; [] for no filter."""
+
+    def day(value: dt.date) -> str:
+        return date_format(value, "SHORT_DATE_FORMAT")
+
+    def either(value: bool | None, yes: str, no: str) -> str:
+        return yes if value else no
+
+    out: list[tuple[str, str]] = []
+    if f.q:
+        out.append((_("Search"), f"“{f.q}”"))
+    if f.group:
+        out.append((_("Customer group"), f.group))
+    if f.blocked is not None:
+        out.append(
+            (
+                _("Blocked"),
+                either(f.blocked, _("only blocked customers"), _("only customers not blocked")),
+            )
+        )
+    if f.newsletter is not None:
+        out.append(
+            (
+                _("Newsletter"),
+                either(f.newsletter, _("only with newsletter"), _("only without newsletter")),
+            )
+        )
+    if f.location:
+        out.append((_("Location"), f.location))
+    if f.price_level is not None:
+        out.append((_("Price level"), str(f.price_level)))
+    if f.tag:
+        out.append((_("Tag"), f.tag))
+    for label, start, end in (
+        (_("Created"), f.created_from, f.created_to),
+        (_("Last changed"), f.changed_from, f.changed_to),
+    ):
+        if start and end:
+            out.append(
+                (label, _("from %(start)s to %(end)s") % {"start": day(start), "end": day(end)})
+            )
+        elif start:
+            out.append((label, _("from %(start)s") % {"start": day(start)}))
+        elif end:
+            out.append((label, _("until %(end)s") % {"end": day(end)}))
+    if f.sort != "number":
+        out.append((_("Sorted"), str(_SORT_WORDS.get(f.sort, f.sort))))
+    return out
+
+
+def filter_in_words(f: CustomerFilter) -> str:
+    """The filter as one line: "Customer group: Staff, Blocked: only blocked customers"."""
+    described = describe_filter(f)
+    if not described:
+        return _("all customers")
+    return ", ".join(f"{label}: {value}" for label, value in described)
 
 
 def parse_filter(params: Mapping[str, Any], *, also: tuple[str, ...] = ()) -> CustomerFilter:

@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.utils import ErrorDict
 from django.utils.functional import lazy
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -22,9 +23,10 @@ from stammgast.core.forms import DomainErrorsMixin
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, PaymentMethod
 
+from . import services
 from .filters import SORTS, CustomerFilter, parse_filter
 from .models import Customer, CustomerGroup, CustomerKind, FeatureDefinition, FeatureType, Gender
-from .validation import BLOCK_FIELDS, PAYMENT_FIELDS
+from .validation import BLOCK_FIELDS, PAYMENT_FIELDS, country_choices, country_name
 
 # --- customer list filter --------------------------------------------------------------
 
@@ -128,6 +130,35 @@ def pick(name: str, choices, *, blank: bool = False) -> forms.ChoiceField:
     )
 
 
+def phone(name: str) -> forms.CharField:
+    # Wide enough for an E.164 number in its international spelling, "+49 1512 3456789".
+    return text(name, type="tel", inputmode="tel", autocomplete="off", size=22, maxlength=40)
+
+
+class CountryInput(forms.TextInput):
+    """The country: a text field offering every ISO 3166 country by its name in the user's
+    language (the browser narrows the list as one types); a stored code shows as its name.
+    The customer rules take the name in German or English, or the code."""
+
+    LIST_ID = "country-names"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__({"list": self.LIST_ID, "autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, str) and len(value) == 2 and value.isalpha() and value.isupper():
+            return country_name(value)
+        return super().format_value(value)
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        options = format_html_join(
+            "", '<option value="{}"></option>', ((n,) for _code, n in country_choices())
+        )
+        return super().render(name, value, attrs, renderer) + format_html(
+            '<datalist id="{}">{}</datalist>', self.LIST_ID, options
+        )
+
+
 class CustomerForm(DomainErrorsMixin, forms.Form):
     """Base of the register forms: initial values from a customer, data for the service."""
 
@@ -144,9 +175,20 @@ class CustomerForm(DomainErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.actor = actor
         self.customer = customer
+        # A block may be beyond this actor's rank or rights on this very customer.
+        refusals = (
+            services.block_refusals(
+                actor, blocked=customer.blocked, blocked_by_role=customer.blocked_by_role
+            )
+            if customer is not None
+            else {}
+        )
         for name, field in self.fields.items():
             permission = self.field_permissions.get(name)
-            if permission and not actor.can(permission):
+            if name in refusals:
+                field.disabled = True
+                field.help_text = refusals[name]
+            elif permission and not actor.can(permission):
                 field.disabled = True
                 field.help_text = _("Your role may not change this.")
 
@@ -197,13 +239,13 @@ class AddressForm(CustomerForm):
     country = forms.CharField(
         label=_label("country"),
         required=False,
-        help_text=_("ISO code such as DE, AT, CH"),
-        widget=forms.TextInput(attrs={"size": 4}),
+        help_text=_("Type to search the list; an ISO code such as AT will do too."),
+        widget=CountryInput(),
     )
-    phone_private = text("phone_private", type="tel")
-    phone_business = text("phone_business", type="tel")
-    mobile = text("mobile", type="tel")
-    fax = text("fax", type="tel")
+    phone_private = phone("phone_private")
+    phone_business = phone("phone_business")
+    mobile = phone("mobile")
+    fax = phone("fax")
     email = text("email", type="email")
     homepage = text("homepage", type="url")
 
@@ -248,7 +290,8 @@ class SettingsForm(CustomerForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lock_text"].help_text = _("Shown to the operator at the till.")
+        if not self.fields["lock_text"].disabled:
+            self.fields["lock_text"].help_text = _("Shown to the operator at the till.")
         self.fields["allowed_locations"].choices = list(
             Location.objects.order_by("name").values_list("code", "name")
         )

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from stammgast.core.collation import COLLATION
 from stammgast.core.http import entity_tag
 from stammgast.core.tenancy import TenantOwned
-from stammgast.tenants.models import PaymentMethod
+from stammgast.tenants.models import PaymentMethod, Role
 
 MEMO_MAX = 200
 THIRD_PARTY_MEMO_MAX = 1_000_000
@@ -99,6 +100,14 @@ def display_name(
     return person or company_name or alias
 
 
+def sort_name(*, kind: str, first_name: str, last_name: str, company_name: str, alias: str) -> str:
+    """What a list sorted by name sorts a customer by: a business by its company, a person
+    by name, then first name."""
+    if kind == CustomerKind.BUSINESS and company_name:
+        return company_name
+    return " ".join(p for p in (last_name, first_name) if p) or company_name or alias
+
+
 class Customer(TenantOwned):
     """One guest or business customer of a tenant, shared by all its locations."""
 
@@ -108,9 +117,17 @@ class Customer(TenantOwned):
     )
 
     title = models.CharField(_("title"), max_length=50, blank=True)
-    first_name = models.CharField(_("first name"), max_length=100, blank=True)
-    last_name = models.CharField(_("name"), max_length=100, blank=True)
-    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    # Names sort in German order on both databases (core.collation).
+    first_name = models.CharField(
+        _("first name"), max_length=100, blank=True, db_collation=COLLATION
+    )
+    last_name = models.CharField(_("name"), max_length=100, blank=True, db_collation=COLLATION)
+    company_name = models.CharField(
+        _("company"), max_length=200, blank=True, db_collation=COLLATION
+    )
+    # What the list sorts "by name": the company for a business, "name first name" for a
+    # person; kept in step by the services (sort_name above).
+    sort_name = models.CharField(max_length=201, blank=True, default="", db_collation=COLLATION)
     vat_id = models.CharField(_("VAT ID"), max_length=20, blank=True)
     alias = models.CharField(_("alias"), max_length=100, blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
@@ -157,6 +174,11 @@ class Customer(TenantOwned):
     favourite = models.BooleanField(_("favourite"), default=False)
     blocked = models.BooleanField(_("locked customer"), default=False)
     lock_text = models.CharField(_("lock text"), max_length=200, blank=True)
+    # The role whose rank a block has (tenants.actor.BLOCK_RANKS): only that rank or a
+    # higher one lifts it. Empty when not blocked, and for blocks set before ranks existed.
+    blocked_by_role = models.CharField(
+        _("blocked by"), max_length=20, choices=Role.choices, blank=True, default=""
+    )
     newsletter = models.BooleanField(_("newsletter"), default=False)
     invoices_by_email = models.BooleanField(_("invoices by e-mail"), default=False)
 
@@ -224,6 +246,8 @@ class Customer(TenantOwned):
             models.Index(fields=["tenant", "created_at"], name="customer_created_idx"),
             models.Index(fields=["tenant", "updated_at"], name="customer_updated_idx"),
             models.Index(fields=["tenant", "last_name", "number"], name="customer_name_idx"),
+            # Serves the list sorted by name, in the column's German collation.
+            models.Index(fields=["tenant", "sort_name", "number"], name="customer_sort_name_idx"),
             models.Index(fields=["tenant", "postcode"], name="customer_postcode_idx"),
         ]
 

@@ -50,6 +50,12 @@ def search_terms(q: str) -> list[str]:
 _PHONE_LIKE = re.compile(r"\+?[\d\s()/.-]+")
 
 
+def search_too_short(q: str) -> bool:
+    """True when `q` is typed but too short to look for (and is no customer number)."""
+    q = (q or "").strip()
+    return bool(q) and not search_terms(q) and not re.fullmatch(r"\d{1,7}", q)
+
+
 def _sqlite_fts_query(terms: list[str]) -> str:
     # Each term is a quoted phrase: FTS5's trigram tokenizer matches it as a substring.
     return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)

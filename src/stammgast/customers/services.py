@@ -37,11 +37,19 @@ from stammgast.core.idempotency import run_once
 from stammgast.core.tenancy import TenantNotActive, active_tenant
 from stammgast.core.text import search_form
 from stammgast.tenants.actor import Actor
-from stammgast.tenants.models import Location, Tenant
+from stammgast.tenants.models import Location, Role, Tenant
 
 from . import events, lock_objects, numbers, selectors
 from .bulk import Background, Table, check_references_at_once, defer_references
-from .models import Customer, CustomerEvent, CustomerGroup, FeatureDefinition, FeatureType, Tag
+from .models import (
+    Customer,
+    CustomerEvent,
+    CustomerGroup,
+    FeatureDefinition,
+    FeatureType,
+    Tag,
+    sort_name,
+)
 from .validation import (
     BLOCK_FIELDS,
     CONTEXT_FIELDS,
@@ -74,6 +82,13 @@ def build_search_text(values: Mapping[str, Any]) -> str:
             # "+4930123456" is typed as "030123456" too.
             parts += [e164[1:], "0" + e164[3:] if e164.startswith("+49") else ""]
     return search_form(" ".join(p for p in parts if p))
+
+
+def _sort_name(values: Mapping[str, Any]) -> str:
+    return sort_name(**{k: values[k] for k in _NAME_PARTS})
+
+
+_NAME_PARTS = ("kind", "first_name", "last_name", "company_name", "alias")
 
 
 @cache
@@ -110,6 +125,46 @@ def _permission_errors(actor: Actor, fields: set[str]) -> dict[str, list[str]]:
 
 def _check_field_permissions(actor: Actor, fields: set[str]) -> None:
     if errors := _permission_errors(actor, fields):
+        raise PermissionDenied(
+            _("You may not change some of these fields."), code="field_not_allowed", fields=errors
+        )
+
+
+def block_refusals(actor: Actor, *, blocked: bool, blocked_by_role: str) -> dict[str, str]:
+    """Why `actor` may not change the block fields of a customer in this state, per field
+    ({} when it may change both). The portal disables what is named here; the services
+    refuse it."""
+    if not blocked:
+        if actor.can("customers.block"):
+            return {}
+        message = _("You may not block customers.")
+        return {"blocked": message, "lock_text": message}
+    if not actor.outranks_block_of(blocked_by_role):
+        message = _(
+            "This block was set by the role “%(role)s”; only that role or a higher one may "
+            "lift or change it."
+        ) % {"role": Role(blocked_by_role).label}
+        return {"blocked": message, "lock_text": message}
+    refusals = {}
+    if not actor.can("customers.unblock"):
+        refusals["blocked"] = _("You may not lift blocks.")
+    if not actor.can("customers.block"):
+        refusals["lock_text"] = _("You may not change a lock text.")
+    return refusals
+
+
+def _check_update_permissions(actor: Actor, customer: Customer, changed: set[str]) -> None:
+    """Refuse (403) a change of fields the actor may not change on this customer; a
+    refused block change gives its reason as the message."""
+    errors = _permission_errors(actor, changed - BLOCK_FIELDS)
+    refused = block_refusals(
+        actor, blocked=customer.blocked, blocked_by_role=customer.blocked_by_role
+    )
+    block_errors = {f: [refused[f]] for f in sorted(changed & BLOCK_FIELDS) if f in refused}
+    if block_errors:
+        message = next(iter(block_errors.values()))[0]
+        raise PermissionDenied(message, code="block_not_allowed", fields={**errors, **block_errors})
+    if errors:
         raise PermissionDenied(
             _("You may not change some of these fields."), code="field_not_allowed", fields=errors
         )
@@ -340,7 +395,9 @@ def plan_create(
     row["created_at"] = created
     row["updated_at"] = (stamps or {}).get("updated_at") or created
     row["location_restricted"] = bool(relations.get("allowed_locations"))
+    row["blocked_by_role"] = actor.block_role if row["blocked"] else ""
     row["search_text"] = build_search_text(row)
+    row["sort_name"] = _sort_name(row)
     changes = events.creation_changes(
         values, {name: _names(objects) for name, objects in relations.items()}
     )
@@ -402,7 +459,10 @@ def plan_update(
                 del relations[name]
     # Permissions are checked on what really changes: sending back an unchanged value
     # (a full form, a POS echoing the record) is not an attempt to change it.
-    _check_field_permissions(actor, set(changes))
+    _check_update_permissions(actor, customer, set(changes))
+    if changes.keys() & BLOCK_FIELDS:
+        # Whoever blocks, or changes a block they outrank, gives it their rank.
+        row["blocked_by_role"] = actor.block_role if row.get("blocked", customer.blocked) else ""
     if not changes:
         return CustomerPlan("unchanged", customer.number, {}, {}, {}, customer)
     if "allowed_locations" in relations:
@@ -410,6 +470,7 @@ def plan_update(
     row["updated_at"] = ctx.now
     row["version"] = customer.version + 1
     row["search_text"] = build_search_text({**customer.__dict__, **row})
+    row["sort_name"] = _sort_name({**customer.__dict__, **row})
     return CustomerPlan("update", customer.number, row, changes, relations, customer)
 
 

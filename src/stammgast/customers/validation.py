@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gettext
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -14,16 +15,23 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from phonenumbers import PhoneMetadata
 from schwifty import BIC, IBAN
+from schwifty import exceptions as schwifty_errors
+from schwifty import registry as schwifty_registry
 from schwifty.exceptions import SchwiftyException
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.eu import vat as stdnum_eu_vat
+from stdnum.util import get_cc_module
 
+from stammgast.core import collation
 from stammgast.core.errors import FieldErrors
 from stammgast.core.text import (
     CONTROL_CHARACTERS,
     SURROGATES,
+    fold,
     is_plain_text,
     without_invisible,
 )
@@ -146,10 +154,66 @@ def date_of_birth(value: Any) -> dt.date | None:
 @functools.lru_cache(maxsize=4096)
 def _country_code(name: str) -> str | None:
     # pycountry's lookup compares with every country; its list does not change while we run.
+    code = _codes_by_name().get(fold(name))
+    if code is not None:
+        return code
     try:
         return pycountry.countries.lookup(name).alpha_2
     except LookupError:
         return None
+
+
+# The languages of the portal: a country is found by its name in any of them.
+COUNTRY_LANGUAGES = ("de", "en")
+
+
+@functools.cache
+def _iso3166_names(language: str):
+    """pycountry's translations of country names into `language` (English: none)."""
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def country_name(code: str, language: str | None = None) -> str:
+    """The name of the ISO 3166 country `code` in `language` (default: the active one)."""
+    found = pycountry.countries.get(alpha_2=code) if code else None
+    if found is None:
+        return code
+    language = (language or get_language() or "en").split("-")[0]
+    name = getattr(found, "common_name", None) or found.name
+    translated = _iso3166_names(language).gettext(name)
+    if translated == name and name != found.name:
+        translated = _iso3166_names(language).gettext(found.name)
+    return translated
+
+
+@functools.cache
+def _codes_by_name() -> dict[str, str]:
+    """Folded country names in the portal's languages (and official names) -> code."""
+    codes: dict[str, str] = {}
+    for c in pycountry.countries:
+        names = {c.name, getattr(c, "common_name", c.name), getattr(c, "official_name", c.name)}
+        for language in COUNTRY_LANGUAGES:
+            names |= {_iso3166_names(language).gettext(n) for n in list(names)}
+        for n in names:
+            codes.setdefault(fold(n), c.alpha_2)
+    return codes
+
+
+def country_choices(language: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of every ISO 3166 country, by name in `language`'s order."""
+    language = (language or get_language() or "en").split("-")[0]
+    return _country_choices(language)
+
+
+@functools.cache
+def _country_choices(language: str) -> list[tuple[str, str]]:
+    key = collation.sort_key_for(language)
+    return sorted(
+        ((c.alpha_2, country_name(c.alpha_2, language)) for c in pycountry.countries),
+        key=lambda pair: key(pair[1]),
+    )
 
 
 def country(value: Any) -> str:
@@ -157,10 +221,13 @@ def country(value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise Invalid(_("Enter an ISO country code such as DE."))
+    if not value.strip():
+        return ""
     code = _country_code(value.strip())
     if code is None:
         raise Invalid(
-            _("Unknown country %(value)s; use an ISO code such as DE.") % {"value": value}
+            _("Unknown country “%(value)s”; choose one from the list or enter its ISO code.")
+            % {"value": value.strip()[:60]}
         )
     return code
 
@@ -195,7 +262,7 @@ class _EmailValidator(EmailValidator):
 
 _email_validator = _EmailValidator()
 _url_validator = URLValidator(schemes=["http", "https"])
-_VAT_ID = re.compile(r"[A-Z]{2}[0-9A-Z+*.]{2,12}")
+_VAT_ID = re.compile(r"[A-Z]{2}[0-9A-Z+*]{2,16}")
 
 
 def email(value: Any) -> str:
@@ -223,6 +290,35 @@ def homepage(value: Any) -> str:
     return _text200(value)
 
 
+def _iban_refusal(exc: SchwiftyException, value: str) -> str:
+    """Why an IBAN is refused, in the user's language (schwifty's own text is English)."""
+    country = country_name(value[:2].upper()) if value[:2].isalpha() else ""
+    if isinstance(exc, schwifty_errors.InvalidCountryCode):
+        return _("An IBAN starts with the code of a country that has IBANs, such as DE.")
+    if isinstance(exc, schwifty_errors.InvalidLength):
+        return _("An IBAN of %(country)s has %(n)d characters (this one has %(len)d).") % {
+            "country": country,
+            "n": _iban_length(value[:2].upper()),
+            "len": len(value.replace(" ", "")),
+        }
+    if isinstance(exc, schwifty_errors.InvalidChecksumDigits | schwifty_errors.InvalidBBANChecksum):
+        return _("The check digits of this IBAN do not match: please check it for typos.")
+    if isinstance(exc, schwifty_errors.InvalidStructure):
+        return _("This IBAN has letters or digits where an IBAN of %(country)s has none.") % {
+            "country": country
+        }
+    if isinstance(exc, schwifty_errors.InvalidBankCode | schwifty_errors.InvalidBranchCode):
+        return _("The bank code in this IBAN belongs to no bank.")
+    return _("Not a valid IBAN.")
+
+
+def _iban_length(code: str) -> int:
+    try:
+        return int(schwifty_registry.get_iban_spec(code).iban_length)
+    except (KeyError, SchwiftyException):  # no IBANs known for the country
+        return 0
+
+
 def iban(value: Any) -> str:
     value = _text50(value)
     if not value:
@@ -230,7 +326,7 @@ def iban(value: Any) -> str:
     try:
         return IBAN(value).compact
     except SchwiftyException as exc:
-        raise Invalid(_("Not a valid IBAN: %(reason)s") % {"reason": exc}) from None
+        raise Invalid(_iban_refusal(exc, value)) from None
 
 
 def bic(value: Any) -> str:
@@ -239,14 +335,70 @@ def bic(value: Any) -> str:
         return ""
     try:
         return str(BIC(value).compact)
-    except SchwiftyException as exc:
-        raise Invalid(_("Not a valid BIC: %(reason)s") % {"reason": exc}) from None
+    except schwifty_errors.InvalidLength:
+        raise Invalid(_("A BIC has 8 or 11 letters and digits.")) from None
+    except schwifty_errors.InvalidCountryCode:
+        raise Invalid(_("Letters 5 and 6 of a BIC are a country code, such as DE.")) from None
+    except SchwiftyException:
+        raise Invalid(
+            _(
+                "Not a valid BIC: 4 letters for the bank, 2 for the country, 2 letters or "
+                "digits for the place and optionally 3 for the branch."
+            )
+        ) from None
+
+
+# How a VAT ID of the countries customers most often come from is written (the message
+# for a refused one says it).
+_VAT_FORMATS = {
+    "DE": gettext_lazy("DE and 9 digits"),
+    "AT": gettext_lazy("ATU and 8 digits"),
+    "CH": gettext_lazy("CHE, 9 digits and MWST, TVA or IVA"),
+    "NL": gettext_lazy("NL, 9 digits, B and 2 digits"),
+    "BE": gettext_lazy("BE and 10 digits"),
+    "LU": gettext_lazy("LU and 8 digits"),
+    "FR": gettext_lazy("FR, 2 letters or digits and 9 digits"),
+    "IT": gettext_lazy("IT and 11 digits"),
+    "DK": gettext_lazy("DK and 8 digits"),
+    "PL": gettext_lazy("PL and 10 digits"),
+}
+_VAT_SEPARATORS = re.compile(r"[\s.\-/]")
+
+
+@functools.cache
+def _vat_module(prefix: str):
+    """python-stdnum's VAT module for a VAT ID's two-letter prefix, or None."""
+    if prefix in ("EL", "XI") or prefix in stdnum_eu_vat.MEMBER_STATES:
+        return stdnum_eu_vat
+    return get_cc_module(prefix.lower(), "vat")
 
 
 def vat_id(value: Any) -> str:
-    value = _text20(value).replace(" ", "").upper()
-    if value and not _VAT_ID.fullmatch(value):
+    value = _VAT_SEPARATORS.sub("", _text20(value)).upper()
+    if not value:
+        return ""
+    if not _VAT_ID.fullmatch(value):
         raise Invalid(_("Enter a VAT ID starting with the country code, e.g. DE123456789."))
+    module = _vat_module(value[:2])
+    if module is None:
+        return value  # a country whose VAT IDs python-stdnum does not know: its code will do
+    try:
+        module.validate(value)
+    except stdnum_exceptions.InvalidChecksum:
+        raise Invalid(
+            _("The check digit of this VAT ID does not match: please check it for typos.")
+        ) from None
+    except stdnum_exceptions.ValidationError:
+        country = value[:2] if value[:2] != "EL" else "GR"
+        written = _VAT_FORMATS.get(country)
+        if written is not None:
+            raise Invalid(
+                _("Not a VAT ID of %(country)s: it is written %(format)s.")
+                % {"country": country_name(country), "format": written}
+            ) from None
+        raise Invalid(
+            _("Not a VAT ID of %(country)s.") % {"country": country_name(country)}
+        ) from None
     return value
 
 
@@ -379,22 +531,32 @@ CONTEXT_FIELDS = (
 FIELDS = ("number", *CLEANERS)
 _customer_number = whole_number(1, MAX_CUSTOMER_NUMBER, gettext_lazy("the customer number"))
 
+# Postcodes of the countries customers come from most, with an example for the message.
 _POSTCODE_PATTERNS = {
-    "DE": r"\d{5}",
-    "AT": r"\d{4}",
-    "CH": r"\d{4}",
-    "LI": r"\d{4}",
-    "NL": r"\d{4} ?[A-Z]{2}",
-    "FR": r"\d{5}",
-    "IT": r"\d{5}",
-    "DK": r"\d{4}",
-    "BE": r"\d{4}",
-    "LU": r"\d{4}",
-    "PL": r"\d{2}-\d{3}",
+    "DE": (r"\d{5}", "50667"),
+    "AT": (r"\d{4}", "1010"),
+    "CH": (r"\d{4}", "8001"),
+    "LI": (r"\d{4}", "9490"),
+    "NL": (r"\d{4} ?[A-Z]{2}", "1012 AB"),
+    "FR": (r"\d{5}", "75001"),
+    "IT": (r"\d{5}", "00184"),
+    "DK": (r"\d{4}", "1050"),
+    "BE": (r"\d{4}", "1000"),
+    "LU": (r"\d{4}", "1009"),
+    "PL": (r"\d{2}-\d{3}", "00-950"),
+    "CZ": (r"\d{3} ?\d{2}", "110 00"),
+    "ES": (r"\d{5}", "28001"),
+    "PT": (r"\d{4}-\d{3}", "1000-001"),
+    "SE": (r"\d{3} ?\d{2}", "111 22"),
+    "NO": (r"\d{4}", "0150"),
+    "FI": (r"\d{5}", "00100"),
+    "HU": (r"\d{4}", "1051"),
 }
 
 
-_POSTCODE_RULES = {code: re.compile(rule, re.ASCII) for code, rule in _POSTCODE_PATTERNS.items()}
+_POSTCODE_RULES = {
+    code: re.compile(rule, re.ASCII) for code, (rule, _example) in _POSTCODE_PATTERNS.items()
+}
 
 
 # --- phone numbers ---------------------------------------------------------------------
@@ -734,7 +896,15 @@ def clean_customer_data(
         postcode, ctry = merged.get("postcode", ""), merged.get("country") or default_region
         pattern = _POSTCODE_RULES.get(ctry)
         if postcode and pattern and not pattern.fullmatch(postcode):
-            errors.add("postcode", _("Not a postcode of %(country)s.") % {"country": ctry})
+            errors.add(
+                "postcode",
+                _("Not a postcode of %(country)s (%(code)s), such as %(example)s.")
+                % {
+                    "country": country_name(ctry),
+                    "code": ctry,
+                    "example": _POSTCODE_PATTERNS[ctry][1],
+                },
+            )
 
     old_iban = (current or {}).get("iban", "")
     if "iban" in cleaned and cleaned["iban"] != old_iban and "iban" not in errors.errors:

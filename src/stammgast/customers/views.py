@@ -6,6 +6,7 @@ show the DomainError they raise next to the fields it names.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from typing import Any
@@ -15,7 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -26,7 +27,13 @@ from stammgast.tenants.pages import render_page, staff_required
 
 from . import forms, selectors, services
 from .models import Customer, CustomerEvent, CustomerKind
-from .registers import Register, add_register, register_named, registers
+from .registers import (
+    Register,
+    add_register,
+    grouped_registers,
+    header_facts,
+    register_named,
+)
 
 # --- registers -------------------------------------------------------------------------
 
@@ -59,23 +66,24 @@ def add_customer_registers() -> None:
     fields = "customers/registers/fields.html"
     for register in (
         Register("master", gettext_lazy("Master data"), fields, 10, "customers.change",
-                 forms.MasterDataForm),
+                 forms.MasterDataForm, group="master"),
+        Register("settings", gettext_lazy("Settings"), fields, 15,
+                 "customers.change", forms.SettingsForm, group="master"),
+        Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html", 18,
+                 group="master"),
         Register("address", gettext_lazy("Address and contact"), fields, 20,
-                 "customers.change", forms.AddressForm),
+                 "customers.change", forms.AddressForm, group="contact"),
         Register("payment", gettext_lazy("Payment information"), fields, 30,
-                 "customers.change_payment", forms.PaymentForm),
-        Register("settings", gettext_lazy("Settings"), fields, 40, "customers.change",
-                 forms.SettingsForm),
-        Register("memos", gettext_lazy("Memos"), "customers/registers/memos.html", 50,
-                 "customers.change", forms.MemoForm, _memos_context),
-        Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html", 60),
+                 "customers.change_payment", forms.PaymentForm, group="contact"),
         Register("tags", gettext_lazy("Tags, preferences and features"),
                  "customers/registers/tags.html", 70, "customers.change", forms.TagsForm,
-                 _tags_context),
+                 _tags_context, group="features"),
+        Register("memos", gettext_lazy("Memos"), "customers/registers/memos.html", 75,
+                 "customers.change", forms.MemoForm, _memos_context, group="features"),
         Register("comments", gettext_lazy("Comments"), "customers/registers/comments.html", 80,
-                 "customers.change", forms.CommentsForm),
+                 "customers.change", forms.CommentsForm, group="features"),
         Register("history", gettext_lazy("History"), "customers/registers/history.html", 900,
-                 context=_history_context),
+                 context=_history_context, group="history"),
     ):  # fmt: skip
         add_register(register)
 
@@ -116,6 +124,8 @@ def display_value(customer: Customer, name: str) -> Any:
             "all locations"
         )
     value = getattr(customer, name)
+    if name == "country":
+        return selectors.country_name(value) if value else ""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, dt.date):
@@ -183,7 +193,53 @@ def _plain(field: str, value: Any) -> str:
 MEMO_DISPLAY_MAX = 20_000
 # Shown at once; the rest sit under "More filters" (opened when one of them is set).
 MAIN_FILTERS = ("group", "blocked", "newsletter", "location")
-SORTABLE_COLUMNS = {"number": "number", "name": "name", "postcode": "postcode"}
+SORTABLE_COLUMNS = {
+    "number": "number",
+    "name": "name",
+    "postcode": "postcode",
+    "changed": "changed",
+}
+PAGE_SIZE = 50
+MAX_PAGE_NUMBER = 1_000_000
+
+
+def _page_number(request: HttpRequest) -> int | None:
+    """The number of the page asked for: 1 without a cursor, None if a cursor came without
+    a (sensible) number, e.g. from an old bookmark."""
+    if not request.GET.get("cursor"):
+        return 1
+    raw = request.GET.get("page", "")
+    if raw.isascii() and raw.isdigit() and 2 <= int(raw) <= MAX_PAGE_NUMBER:
+        return int(raw)
+    return None
+
+
+def _position(page: selectors.Page, number: int | None, total: int, estimated: bool) -> dict:
+    """'21–40 of 12,345' and 'Page 2 of 618' in the user's language."""
+    count = {"total": number_format(total, force_grouping=True)}
+    if number is None or not page.items:
+        text = (_("about %(total)s customers") if estimated else _("%(total)s customers")) % count
+        return {"text": text, "page": ""}
+    first = (number - 1) * PAGE_SIZE + 1
+    last = first + len(page.items) - 1
+    values = {
+        **count,
+        "first": number_format(first, force_grouping=True),
+        "last": number_format(last, force_grouping=True),
+    }
+    pages = {
+        "page": number_format(number, force_grouping=True),
+        "pages": number_format(max(number, -(-total // PAGE_SIZE)), force_grouping=True),
+    }
+    if estimated:
+        return {
+            "text": _("%(first)s–%(last)s of about %(total)s") % values,
+            "page": _("Page %(page)s of about %(pages)s") % pages,
+        }
+    return {
+        "text": _("%(first)s–%(last)s of %(total)s") % values,
+        "page": _("Page %(page)s of %(pages)s") % pages,
+    }
 
 
 @staff_required
@@ -191,11 +247,22 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = forms.CustomerFilterForm(request.GET or None)
     f = form.to_filter()
     page = None
+    position = None
     search_error = None
+    search_hint = None
+    if selectors.search_too_short(f.q):
+        # Still typing: the list stays as the other filters select it, with a quiet hint.
+        search_hint = _("Search starts at %(n)d characters (or a customer number).") % {
+            "n": selectors.MIN_SEARCH_TERM
+        }
+        f = dataclasses.replace(f, q="")
+    number = _page_number(request)
     try:
         page = selectors.list_customers(
-            actor=request.actor, f=f, cursor=request.GET.get("cursor") or None, limit=50
+            actor=request.actor, f=f, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE
         )
+        total, estimated = selectors.count_customers_for_list(actor=request.actor, f=f)
+        position = _position(page, number, total, estimated)
     except DomainError as exc:
         search_error = exc.fields.get("q", [exc.message])[0] if exc.fields else exc.message
         if "cursor" in exc.fields:
@@ -209,17 +276,34 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "url": "?" + urlencode({**params, "sort": f"-{key}" if descending else key}),
             "state": "ascending" if f.sort == key else "descending" if f.sort == f"-{key}" else "",
         }
+    first_url = "?" + base_query if request.GET.get("cursor") else None
+    previous_url = None
+    if page and page.previous_cursor:
+        if number == 2:
+            previous_url = first_url
+        else:
+            previous_params = {**params, "cursor": page.previous_cursor}
+            if number:
+                previous_params["page"] = number - 1
+            previous_url = "?" + urlencode(previous_params)
+    next_url = None
+    if page and page.next_cursor:
+        next_params = {**params, "cursor": page.next_cursor}
+        if number:
+            next_params["page"] = number + 1
+        next_url = "?" + urlencode(next_params)
     context = {
         "nav": "customers",
         "form": form,
         "page": page,
+        "position": position,
         "search_error": search_error,
+        "search_hint": search_hint,
         "query": base_query,
         "export_url": "/exchange/export/" + (f"?{base_query}" if base_query else ""),
-        "next_url": "?" + urlencode({**params, "cursor": page.next_cursor})
-        if page and page.next_cursor
-        else None,
-        "first_url": "?" + base_query if request.GET.get("cursor") else None,
+        "next_url": next_url,
+        "previous_url": previous_url,
+        "first_url": first_url,
         "sort_links": sort_links,
         "main_filters": MAIN_FILTERS,
         "more_filters_set": any(k not in MAIN_FILTERS and k not in ("q", "sort") for k in params),
@@ -234,16 +318,46 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 # --- record ----------------------------------------------------------------------------
 
 
+def _record_header(request: HttpRequest, customer: Customer) -> list[dict]:
+    """What a clerk wants to see on every register, without opening one: groups, price
+    level, discount, how to reach the customer, and what other apps add (credit)."""
+    phone = customer.mobile or customer.phone_private or customer.phone_business
+    groups = display_value(customer, "groups") or "—"
+    facts = [
+        {"key": "groups", "label": _("Customer groups"), "value": groups},
+        {"key": "price_level", "label": _("Price level"), "value": customer.price_level},
+        {"key": "discount", "label": _("Discount"), "value": f"{customer.discount} %"},
+        {"key": "phone", "label": _("Phone"), "value": phone or "—",
+         "href": f"tel:{phone.replace(' ', '')}" if phone else ""},
+        {"key": "email", "label": _("E-mail"), "value": customer.email or "—",
+         "href": f"mailto:{customer.email}" if customer.email else ""},
+    ]  # fmt: skip
+    for fact in header_facts():
+        value = fact.value(request, customer)
+        if value is not None:
+            facts.append({"key": fact.key, "label": fact.label, "value": value})
+    return facts
+
+
 def _record_context(request: HttpRequest, customer: Customer, register: Register) -> dict:
     actor = request.actor
+    groups = []
+    current_members: list[dict] = []
+    for group, members in grouped_registers():
+        current = any(r.slug == register.slug for r in members)
+        groups.append({"slug": members[0].slug, "label": group.label, "current": current})
+        if current and len(members) > 1:
+            current_members = [
+                {"slug": r.slug, "label": r.label, "current": r.slug == register.slug}
+                for r in members
+            ]
     return {
         "nav": "customers",
         "customer": customer,
         "register": register,
-        "registers": [
-            {"slug": r.slug, "label": r.label, "current": r.slug == register.slug}
-            for r in registers()
-        ],
+        "groups": groups,
+        "registers": current_members,
+        "header": _record_header(request, customer),
         "can_edit": can_edit(actor, register),
     }
 
@@ -353,7 +467,10 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     else:
         form.order_fields(["company_name", "vat_id"])
     # The box starts as the tenant's default, so an untouched box keeps that default.
-    form.fields["newsletter"].initial = selectors.new_customer_defaults(actor.tenant)["newsletter"]
+    defaults = selectors.new_customer_defaults(actor.tenant)
+    form.fields["newsletter"].initial = defaults["newsletter"]
+    # Most customers live where the business is: the tenant's country is preselected.
+    form.fields["country"].initial = actor.tenant.default_country
     status = 200
     error_code = ""
     # One key per form shown: sending the same form twice (a double click, a reload after

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from stammgast.core import db
 from stammgast.core.errors import DomainError
 from stammgast.core.replicas import reads_from_replica
 from stammgast.customers import selectors as customer_selectors
-from stammgast.customers.filters import SORTS, CustomerFilter, check_filter
+from stammgast.customers.filters import SORTS, CustomerFilter, check_filter, filter_in_words
 from stammgast.tenants.actor import Actor
 
 from . import writers
@@ -79,9 +79,13 @@ def _export_rows(actor: Actor, f: CustomerFilter, chunk_size: int) -> Iterator[t
         yield row
 
 
-def filter_settings_rows(f: CustomerFilter, language: str) -> list[tuple[str, str]]:
+def filter_settings_rows(f: CustomerFilter, language: str) -> list[tuple[str, ...]]:
+    """The filter file: each setting as the API and the list's URL spell it (to be read
+    back), and the whole filter in words for the person who opens the file."""
     header = ("Einstellung", "Wert") if language == "de" else ("Setting", "Value")
-    return [header, *f.as_dict().items()]
+    with translation.override(language):
+        words = ("In Worten" if language == "de" else "In words", filter_in_words(f))
+    return [header, *f.as_params().items(), words]
 
 
 SEPARATORS = (";", ",", "\t", "|")

@@ -153,7 +153,10 @@ def run_job(*, job_id: int, tenant_id: int | None = None, actor: Actor | None = 
             for name in ("result_file", "report_file"):
                 updates[name] = ""
             delete_job_files(job, keep_dir=True)
-        delete_source_file(job)
+        # A successful dry run keeps its file (until the files' lifetime ends) for "import
+        # now", which takes it over; every other job's upload goes at once.
+        if not (state == Job.State.DONE and job.params.get("dry_run")):
+            delete_source_file(job)
         Job.objects.filter(pk=job.pk).update(
             state=state, error=error, finished_at=timezone.now(), **updates
         )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from django.core.files import File
 from django.db import OperationalError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -151,6 +152,41 @@ def start_import(
         job.refresh_from_db()
     else:
         _enqueue(job)
+    return job
+
+
+def import_after_dry_run(*, actor: Actor, job_id: uuid.UUID | str) -> Job:
+    """Import the file of a finished dry run for real: the same file, mode, matching,
+    mapping and language, as a new job (the dry run stays as it was)."""
+    actor.require("customers.import", _("You may not import customers."))
+    dry = get_job(actor=actor, job_id=job_id)
+    if not (
+        dry.kind == Job.Kind.IMPORT and dry.params.get("dry_run") and dry.state == Job.State.DONE
+    ):
+        raise DomainError(
+            "not_a_dry_run", _("Only a finished dry run can be imported this way."), status=409
+        )
+    source = jobs_dir() / dry.source_file if dry.source_file else None
+    if dry.files_deleted or source is None or not source.is_file():
+        raise DomainError(
+            "file_deleted",
+            _("The file of this dry run has been deleted; upload it again."),
+            status=410,
+        )
+    with source.open("rb") as handle:
+        job = start_import(
+            actor=actor,
+            upload=File(handle),
+            name=dry.source_name,
+            mode=dry.params.get("mode", "all-or-nothing"),
+            match=dry.params.get("match", "number"),
+            mapping=dry.params.get("mapping") or {},
+            language=dry.language,
+            dry_run=False,
+        )
+    # The new job holds its own copy; without the dry run's, a second click imports nothing.
+    delete_source_file(dry)
+    Job.objects.filter(pk=dry.pk).update(source_file="")
     return job
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from stammgast.core.errors import DomainError
-from stammgast.customers.filters import FILTER_PARAMS, parse_filter
+from stammgast.customers.filters import FILTER_PARAMS, filter_in_words, parse_filter
 from stammgast.tenants.pages import render_page, staff_required
 
 from . import services
@@ -34,7 +34,7 @@ def _language() -> str:
 
 def _error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return render_page(
-        request, "exchange/error.html", {"nav": "customers", "error": exc}, status=exc.status
+        request, "exchange/error.html", {"nav": "jobs", "error": exc}, status=exc.status
     )
 
 
@@ -63,7 +63,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
         request,
         "exchange/export.html",
         {
-            "nav": "customers",
+            "nav": "jobs",
             "total": total,
             "format": services.export_format(total).upper(),
             "threshold": services.ZIP_THRESHOLD,
@@ -96,7 +96,7 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         job = services.get_job(actor=request.actor, job_id=job_id)
     except DomainError as exc:
         return _error_page(request, exc)
-    context = {"nav": "customers", **_job_context(job)}
+    context = {"nav": "jobs", **_job_context(job)}
     if request.htmx and request.htmx.target == "job-status":
         return render(request, "exchange/_job_status.html", context)
     return render_page(request, "exchange/job.html", context)
@@ -108,10 +108,14 @@ def job_list(request: HttpRequest) -> HttpResponse:
     jobs = []
     for job in Job.objects.order_by("-created_at")[:50]:
         try:
-            jobs.append(services.get_job(actor=actor, job_id=job.uid))
+            shown = services.get_job(actor=actor, job_id=job.uid)
         except DomainError:
             continue
-    return render_page(request, "exchange/jobs.html", {"nav": "customers", "jobs": jobs})
+        if shown.kind == "export":
+            # The filter an export selected, in words ("Blocked: only blocked customers").
+            shown.filter_words = filter_in_words(parse_filter(shown.params.get("filter", {})))
+        jobs.append(shown)
+    return render_page(request, "exchange/jobs.html", {"nav": "jobs", "jobs": jobs})
 
 
 @staff_required
@@ -121,6 +125,17 @@ def job_download(request: HttpRequest, job_id: uuid.UUID, which: str) -> HttpRes
     except DomainError as exc:
         return _error_page(request, exc)
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+@require_POST
+@staff_required
+def job_import_now(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """After a dry run: import the same file with the same mapping."""
+    try:
+        job = services.import_after_dry_run(actor=request.actor, job_id=job_id)
+    except DomainError as exc:
+        return _error_page(request, exc)
+    return redirect("exchange:job", job_id=job.uid)
 
 
 @require_POST
@@ -182,7 +197,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return render_page(
         request,
         "exchange/import.html",
-        {"nav": "customers", "error": error, "limit_mb": check_upload_size_limit_mb()},
+        {"nav": "import", "error": error, "limit_mb": check_upload_size_limit_mb()},
         status=error.status if error else 200,
     )
 
@@ -256,7 +271,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "exchange/preview.html",
         {
-            "nav": "customers",
+            "nav": "import",
             "name": path.name,
             "columns": columns,
             "fields": fields,

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 
 from stammgast.core.errors import DomainError, NotFound
 from stammgast.core.money import format_amount, parse_amount
-from stammgast.customers.registers import Register, add_register
+from stammgast.core.templatetags.money import money_text
+from stammgast.customers.registers import HeaderFact, Register, add_header_fact, add_register
 from stammgast.tenants.pages import render_page, staff_required
 
 from . import selectors, services
@@ -57,7 +58,14 @@ def account_register(request: HttpRequest, customer) -> dict:
     }
 
 
+def credit_header(request: HttpRequest, customer) -> str:
+    summary = selectors.credit_summary(actor=request.actor, customer_number=customer.number)
+    return money_text(summary.balance, summary.currency)
+
+
 def add_ledger_registers() -> None:
+    # The credit balance in the record's header, on every register.
+    add_header_fact(HeaderFact("credit", gettext_lazy("Credit"), 50, credit_header))
     add_register(
         Register(
             "credit",
@@ -65,6 +73,7 @@ def add_ledger_registers() -> None:
             "ledger/credit_register.html",
             45,
             context=credit_register,
+            group="money",
         )
     )
     add_register(
@@ -74,6 +83,7 @@ def add_ledger_registers() -> None:
             "ledger/account_register.html",
             46,
             context=account_register,
+            group="money",
         )
     )
 

@@ -36,15 +36,15 @@ class Chart:
     empty: bool = True
 
 
-def nice_ceiling(value: int) -> int:
-    """The next round number at or above `value` for the y axis (1, 2, 5 x 10^n)."""
+def axis_steps(value: int, *, most: int = 5) -> tuple[int, int]:
+    """(top, step) of a y axis for counts up to `value`: a round step (1, 2 or 5 x 10^n,
+    never below 1) and at most `most` steps, the top the first step at or above `value`."""
     if value <= 0:
-        return 1
-    magnitude = 10 ** int(math.floor(math.log10(value)))
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+        return 1, 1
+    raw = value / most
+    magnitude = 10 ** int(math.floor(math.log10(raw))) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return step * math.ceil(value / step), step
 
 
 def stacked_bars(
@@ -63,7 +63,7 @@ def stacked_bars(
         plot_bottom=height - bottom,
     )
     totals = [sum(values[i] for _label, values in series) for i in range(len(months))]
-    top_value = nice_ceiling(max(totals, default=0))
+    top_value, tick = axis_steps(max(totals, default=0))
     chart.empty = not any(totals)
     plot_h = height - top - bottom
     slot = (width - left - right) / max(len(months), 1)
@@ -72,8 +72,7 @@ def stacked_bars(
     def y_of(value: float) -> float:
         return top + plot_h - plot_h * value / top_value
 
-    for step in range(5):
-        value = round(top_value * step / 4)
+    for value in range(0, top_value + 1, tick):
         chart.y_ticks.append((round(y_of(value), 1), value))
     for i, month in enumerate(months):
         x = left + i * slot + (slot - bar_w) / 2

@@ -8,7 +8,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from stammgast.tenants.models import Role
@@ -68,14 +71,35 @@ def dashboard(request):
     if actor is None:
         return render_page(request, "portal/no_membership.html", status=403)
     figures = selectors.key_figures(actor)
+    # Counts as the user's language writes them: German "12.345", English "12,345".
+    shown = {
+        name: number_format(getattr(figures, name), force_grouping=True)
+        for name in ("customers", "new_this_month", "blocked", "newsletter")
+    }
     monthly = selectors.new_customers_per_month(actor)
     series = [(label or _("No location"), values) for label, values in monthly.series]
     chart = stacked_bars(monthly.months, series)
     table = [
         (month, [values[i] for _label, values in series]) for i, month in enumerate(monthly.months)
     ]
+    # Each card opens the list of the customers it counts.
+    list_url = reverse("portal:customers:list")
+    first_of_month = timezone.localdate().replace(day=1).isoformat()
+    links = {
+        "customers": list_url,
+        "new_this_month": f"{list_url}?{urlencode({'created_from': first_of_month})}",
+        "blocked": f"{list_url}?blocked=true",
+        "newsletter": f"{list_url}?newsletter=true",
+    }
     return render_page(
         request,
         "portal/dashboard.html",
-        {"nav": "dashboard", "figures": figures, "chart": chart, "series": series, "table": table},
+        {
+            "nav": "dashboard",
+            "figures": shown,
+            "links": links,
+            "chart": chart,
+            "series": series,
+            "table": table,
+        },
     )

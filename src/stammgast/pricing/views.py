@@ -258,5 +258,6 @@ def add_pricing_register() -> None:
             "pricing/register.html",
             48,
             context=pricing_register,
+            group="money",
         )
     )

@@ -18,6 +18,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.unblock",
         "customers.restrict_locations",
         "tenant.manage",
         "customers.export",
@@ -31,11 +32,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.unblock",
         "customers.restrict_locations",
         "customers.export",
         *{"credit.top_up", "credit.pay", "credit.refund", "credit.correct", "credit.pay_out"},
         *{"credit.transfer", "account.charge", "account.settle", "bills.post", "bills.cancel"},
     },
+    # A cashier may block a guest at the till (a lost card, an unpaid bill); lifting a
+    # block is a manager's decision.
     Role.CASHIER: {
         "customers.create",
         "customers.change",
@@ -45,11 +49,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.READ_ONLY: set(),
 }
 SCOPE_PERMISSIONS: dict[str, set[str]] = {
+    # A till may lift the blocks tills set (a card found again), not those of staff above.
     Scope.POS: {
         "customers.create",
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.unblock",
         "customers.restrict_locations",
         *{"credit.top_up", "credit.pay", "credit.refund", "account.charge", "account.settle"},
         *{"bills.post", "bills.cancel"},
@@ -70,8 +76,22 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
         "customers.change",
         "customers.change_payment",
         "customers.block",
+        "customers.unblock",
         "customers.restrict_locations",
     },
+}
+# A block records the rank of whoever set it; only that rank or a higher one lifts it.
+# Tills and integrations act with the rank of the staff who would do the same by hand.
+BLOCK_RANKS: dict[str, int] = {
+    Role.CASHIER: 1,
+    Role.LOCATION_MANAGER: 2,
+    Role.TENANT_ADMIN: 3,
+}
+SCOPE_BLOCK_ROLES: dict[str, str] = {
+    Scope.POS: Role.CASHIER,
+    Scope.WEBSHOP: Role.CASHIER,
+    Scope.THIRDPARTY: Role.CASHIER,
+    Scope.EXCHANGE: Role.TENANT_ADMIN,
 }
 
 
@@ -127,6 +147,19 @@ class Actor:
     def require(self, permission: str, message: str | None = None) -> None:
         if not self.can(permission):
             raise PermissionDenied(message or _("You are not allowed to do this."))
+
+    @property
+    def block_role(self) -> str:
+        """The role a block set by this actor is recorded with (see BLOCK_RANKS)."""
+        if self.api_client is not None:
+            roles = [SCOPE_BLOCK_ROLES.get(s, "") for s in self.api_client.scopes]
+            return max(roles, key=lambda r: BLOCK_RANKS.get(r, 0), default="")
+        return self.role or ""
+
+    def outranks_block_of(self, role: str) -> bool:
+        """May lift or change a block recorded with `role` (rank-wise; rights aside).
+        A block from before ranks were recorded (no role) is anyone's to lift."""
+        return BLOCK_RANKS.get(self.block_role, 0) >= BLOCK_RANKS.get(role, 0)
 
     @property
     def ref(self) -> str:

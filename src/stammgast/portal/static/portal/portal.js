@@ -9,6 +9,7 @@ document.addEventListener("htmx:afterSettle", function (event) {
     record.querySelector("#form-errors") ||
     record.querySelector(".register form input:not([type=hidden]), .register form select") ||
     record.querySelector(".messages") ||
+    record.querySelector(".subtabs [aria-current=page]") ||
     record.querySelector(".tabs [aria-current=page]");
   if (!target) return;
   if (!target.matches("input, select, textarea, a, button")) target.setAttribute("tabindex", "-1");
