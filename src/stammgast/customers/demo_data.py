@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from django.db import transaction
 from django.utils import timezone
 
+from stammgast.core import db
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location
 
@@ -204,7 +204,7 @@ def create_demo_customer(*, actor: Actor, rng: random.Random, location: Location
     # dashboard's charts have something to show. Planned with the stamps an import of an
     # export keeps, through the same planning and applying as every customer.
     created = timezone.now() - dt.timedelta(seconds=rng.randint(0, DEMO_SPAN_SECONDS))
-    with transaction.atomic():
+    with db.atomic():
         ctx = planning_context(actor=actor_here)
         plan = plan_create(ctx=ctx, data=data, stamps={"created_at": created})
         apply_plans([plan], ctx=ctx)

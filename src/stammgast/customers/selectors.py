@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
+from stammgast.core import db
 from stammgast.core.errors import DomainError, NotFound
 from stammgast.core.replicas import reads_from_replica
 from stammgast.core.tenancy import active_tenant
@@ -311,6 +311,7 @@ def list_customers(
 COUNT_EXACT_UP_TO = 10_000
 
 
+@reads_from_replica
 def count_customers_for_list(*, actor: Actor, f: CustomerFilter) -> tuple[int, bool]:
     """How many customers the filter selects, and whether that is an estimate.
 
@@ -322,7 +323,7 @@ def count_customers_for_list(*, actor: Actor, f: CustomerFilter) -> tuple[int, b
     counted = qs[: COUNT_EXACT_UP_TO + 1].count()
     if counted <= COUNT_EXACT_UP_TO:
         return counted, False
-    if connection.vendor != "postgresql":
+    if db.connection().vendor != "postgresql":
         return qs.count(), False
     plan = json.loads(qs.values("pk").explain(format="json"))
     return max(int(plan[0]["Plan"]["Plan Rows"]), counted), True
