@@ -116,7 +116,7 @@ def test_dry_run_changes_nothing_but_reports(tmp_path, empty_actor, empty_tenant
 
 def test_same_rules_as_the_api(tmp_path, empty_actor):
     # A private customer needs a name; a German postcode has five digits.
-    result = run(empty_actor, write(tmp_path, "Vorname;Name;PLZ;Land\n;;01067;DE\nA;B;123;DE\n"))
+    result = run(empty_actor, write(tmp_path, "Vorname;Name;PLZ;Land\n;;01067;DE\nA;B;123456;DE\n"))
     messages = {(p.row, p.column) for p in result.errors}
     assert (2, "Name") in messages and (3, "PLZ") in messages
 

@@ -62,7 +62,7 @@ def test_cashier_may_not_export_or_import(tenant):
 
 
 def test_import_upload_preview_mapping_and_result(admin_client, tenant):
-    csv = "Nachname;Ort;PLZ\nMeier;Bonn;53111\nSchulz;Köln;5067\n".encode("cp1252")
+    csv = "Nachname;Ort;PLZ\nMeier;Bonn;53111\nSchulz;Köln;506789\n".encode("cp1252")
     upload = io.BytesIO(csv)
     upload.name = "fremd.csv"
     sent = admin_client.post("/exchange/import/", {"file": upload})

@@ -190,11 +190,15 @@ class _Import:
 
     def run(self, plan: list[PlannedColumn], from_csv: bool, block) -> None:
         """Plan and apply every row, in the caller's transaction."""
-        self.reader = RowReader(
-            plan, from_csv=from_csv, match=self.match, tz=zoneinfo.ZoneInfo(settings.TIME_ZONE)
-        )
         self.ctx = customer_services.planning_context(
             actor=self.actor, block=block, taken=self.taken
+        )
+        self.reader = RowReader(
+            plan,
+            from_csv=from_csv,
+            match=self.match,
+            tz=zoneinfo.ZoneInfo(settings.TIME_ZONE),
+            default_country=self.ctx.region,
         )
         self.first_row_of: dict[int, int] = {}
         if self.progress:
@@ -239,7 +243,7 @@ class _Import:
             given, blank = pending.data, set(pending.blank)
             data = {
                 f: given.get(f, "")
-                for f in self.reader.field_order
+                for f in self.reader.update_order
                 if f != "number" and (f in given or f in blank)
             }
             pending.plan = customer_services.plan_update(ctx=self.ctx, customer=customer, data=data)

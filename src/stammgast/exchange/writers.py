@@ -27,6 +27,7 @@ from .columns import (
     KIND_LABELS,
     PAYMENT,
     PAYMENT_LABELS,
+    PERCENT,
     TEXT,
     XLSX_DATE_FORMATS,
     XLSX_DATETIME_FORMATS,
@@ -36,10 +37,10 @@ from .columns import (
 )
 
 # Column widths in characters, so the file opens readable without resizing.
-_WIDTHS = {CODE: 16, INTEGER: 10, DATE: 12, DATETIME: 20}
+_WIDTHS = {CODE: 16, INTEGER: 10, PERCENT: 10, DATE: 12, DATETIME: 20}
 
 Tick = Callable[[int], None]
-# First characters that may make a text cell a formula (see columns.needs_neutralising).
+# First characters that get an apostrophe in front (see columns.neutralise).
 _FIRST_DANGER = frozenset("=+-@\t\r'")
 
 
@@ -51,7 +52,7 @@ def _sheet_columns(columns: Sequence[Column], language: str) -> list[xlsx.SheetC
         PAYMENT: PAYMENT_LABELS[language],
         KIND: KIND_LABELS[language],
     }
-    kinds = {INTEGER: xlsx.NUMBER, DATE: xlsx.DATE, DATETIME: xlsx.DATETIME}
+    kinds = {INTEGER: xlsx.NUMBER, PERCENT: xlsx.NUMBER, DATE: xlsx.DATE, DATETIME: xlsx.DATETIME}
     out = []
     for column in columns:
         header = column.header(language)
@@ -62,6 +63,7 @@ def _sheet_columns(columns: Sequence[Column], language: str) -> list[xlsx.SheetC
                 width=max(_WIDTHS.get(column.kind, 18), len(header) + 2),
                 as_text=column.kind == CODE,
                 labels=labels.get(column.kind),
+                double_apostrophe=column.kind in (TEXT, CODE),
             )
         )
     return out
@@ -183,8 +185,6 @@ def write_table_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence
 
 _PG_DATE = {"de": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
 _PG_DATETIME = {"de": "DD.MM.YYYY HH24:MI:SS", "en": "YYYY-MM-DD HH24:MI:SS"}
-# The same rule as columns._DANGEROUS, in PostgreSQL's regular-expression dialect.
-_PG_DANGEROUS = "^'*[-=+@\t\r]"
 
 
 def _pg_expression(column: Column, language: str, params: list) -> str:
@@ -195,13 +195,10 @@ def _pg_expression(column: Column, language: str, params: list) -> str:
     if kind in (TEXT, CODE):
         if column.field == "number":
             return f"{ref}::text"
-        # The cheap first-character test spares most rows the regular expression.
-        params += [list(_FIRST_DANGER), _PG_DANGEROUS]
-        return (
-            f"CASE WHEN left({ref}, 1) = ANY(%s) AND {ref} ~ %s "
-            f"THEN '''' || {ref} ELSE NULLIF({ref}, '') END"
-        )
-    if kind == INTEGER:
+        # The same rule as columns.neutralise: the first character decides.
+        params.append(list(_FIRST_DANGER))
+        return f"CASE WHEN left({ref}, 1) = ANY(%s) THEN '''' || {ref} ELSE NULLIF({ref}, '') END"
+    if kind in (INTEGER, PERCENT):
         return f"{ref}::text"
     if kind == DATE:
         params.append(_PG_DATE[language])
