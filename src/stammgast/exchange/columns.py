@@ -98,8 +98,198 @@ TIMESTAMP_FIELDS = ("created_at", "updated_at")
 
 
 def _fold_header(value: str) -> str:
-    return " ".join(str(value).replace("\ufeff", "").split()).casefold()
+    """A heading as it is compared: case, spaces, punctuation and ß/ss do not count
+    (E-Mail = Email = e_mail, Straße/Nr. = Strasse Nr)."""
+    return _NOT_A_LETTER.sub("", str(value).replace("\ufeff", "").casefold())
 
+
+_NOT_A_LETTER = re.compile(r"[\W_]+")
+
+# Headings other files use for a field: office spellings in German and English, Shopify's
+# customer export (old and new) and the common web shops'. Our own headings in both
+# languages and the field names come on top (KNOWN_HEADERS).
+HEADING_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "number": ("Kunden-Nr.", "Kundennr", "Kd.-Nr.", "KdNr", "Customer no.", "Customer No"),
+    "title": ("Akademischer Titel", "Titel/Grad"),
+    "first_name": ("Vorname(n)", "Rufname", "Firstname", "Given name", "Forename"),
+    "last_name": (
+        "Nachname",
+        "Familienname",
+        "Zuname",
+        "Last name",
+        "Lastname",
+        "Surname",
+        "Family name",
+    ),
+    "alias": ("Spitzname", "Nickname", "Kurzname"),
+    "gender": ("Sex",),
+    "salutation": ("Briefanrede", "Prefix", "Name prefix"),
+    "date_of_birth": (
+        "Geburtstag",
+        "Geb.-Datum",
+        "Geb.",
+        "Birthday",
+        "Birthdate",
+        "Birth date",
+        "DOB",
+    ),
+    "street": (
+        "Straße",
+        "Strasse",
+        "Str.",
+        "Straße und Hausnummer",
+        "Adresse",
+        "Anschrift",
+        "Street",
+        "Street address",
+        "Address",
+        "Address1",
+        "Address 1",
+        "Default Address Address1",
+        "Billing Address 1",
+    ),
+    "postcode": (
+        "Postleitzahl",
+        "Postal code",
+        "Post code",
+        "Zip",
+        "Zip code",
+        "ZIP",
+        "Default Address Zip",
+        "Billing Postcode",
+    ),
+    "city": (
+        "Stadt",
+        "Wohnort",
+        "Gemeinde",
+        "City",
+        "Town",
+        "Default Address City",
+        "Billing City",
+    ),
+    "care_of": (
+        "Adresszusatz",
+        "Zusatz",
+        "Address2",
+        "Address 2",
+        "Default Address Address2",
+        "Billing Address 2",
+    ),
+    "po_box": ("P.O. Box", "Postbox"),
+    "country": (
+        "Staat",
+        "Ländercode",
+        "Country code",
+        "Default Address Country Code",
+        "Billing Country",
+    ),
+    "phone_private": (
+        "Telefon",
+        "Tel.",
+        "Telefonnummer",
+        "Telefon (privat)",
+        "Tel. privat",
+        "Telephone",
+        "Phone number",
+        "Home phone",
+        "Default Address Phone",
+        "Billing Phone",
+    ),
+    "phone_business": (
+        "Telefon dienstlich",
+        "Tel. geschäftlich",
+        "Telefon (geschäftlich)",
+        "Business phone",
+        "Work phone",
+        "Office phone",
+    ),
+    "mobile": (
+        "Handy",
+        "Handynummer",
+        "Mobil",
+        "Mobilnummer",
+        "Mobiltelefonnummer",
+        "Mobile",
+        # Web shops' "Phone" is the customer's own number (Shopify's for text messages);
+        # the address's telephone is "Default Address Phone" / "Billing Phone".
+        "Phone",
+        "Mobile number",
+        "Cell",
+        "Cell phone",
+        "Cellphone",
+    ),
+    "fax": ("Telefax", "Faxnummer", "Fax number"),
+    "email": (
+        "E-Mail-Adresse",
+        "Mail",
+        "Emailadresse",
+        "Email address",
+        "E-mail address",
+        "Billing Email",
+    ),
+    "homepage": ("Webseite", "Website", "Internet", "Internetseite", "URL", "Web"),
+    "bic": ("SWIFT", "BIC/SWIFT", "SWIFT-BIC", "SWIFT code"),
+    "institute": ("Bank", "Kreditinstitut", "Bankname", "Bank name"),
+    "discount": ("Rabatt %", "Rabatt in %", "Kundenrabatt", "Discount %"),
+    "price_level": ("Preisstufe", "Preisgruppe"),
+    "payment_method": ("Zahlungsweise", "Payment method", "Payment"),
+    "payment_term_days": ("Zahlungsziel (Tage)", "Payment terms", "Payment term"),
+    "created_at": ("Angelegt am", "Erstellt am", "Created", "Created at"),
+    "updated_at": ("Geändert am", "Zuletzt geändert", "Updated", "Updated at"),
+    "blocked": ("Gesperrt", "Sperre", "Locked", "Blocked"),
+    "kind": ("Kundenart", "Kundentyp", "Typ", "Customer type"),
+    "company_name": (
+        "Firmenname",
+        "Unternehmen",
+        "Organisation",
+        "Company name",
+        "Organization",
+        "Default Address Company",
+        "Billing Company",
+    ),
+    "vat_id": ("USt-ID", "USt-IdNr", "UStID", "Umsatzsteuer-ID", "VAT number", "VAT"),
+    "newsletter": (
+        "Werbeeinwilligung",
+        "Accepts Marketing",
+        "Accepts Email Marketing",
+        "Email marketing",
+        "Marketing",
+    ),
+    "lock_text": ("Sperrgrund", "Lock reason"),
+    "memo": ("Notiz",),
+    "comments": (
+        "Bemerkung",
+        "Kommentar",
+        "Kommentare",
+        "Anmerkung",
+        "Anmerkungen",
+        "Hinweis",
+        "Hinweise",
+        "Note",
+        "Notes",
+        "Comment",
+    ),
+}
+
+# Headings of other systems' customer exports that no field of stammgast holds (Shopify's
+# own id, its sales figures and marketing flags): the import leaves them out and says so.
+NO_FIELD_HEADINGS: tuple[str, ...] = (
+    "Customer ID",
+    "Total Spent",
+    "Total Orders",
+    "Tax Exempt",
+    "Accepts SMS Marketing",
+    "SMS Marketing",
+    "Tags",
+    "Province",
+    "Province Code",
+    "Default Address Province Code",
+    "Default Address Province",
+    "Verified Email",
+    "Orders count",
+    "Last order",
+    "Username",
+)
 
 # Our own headers in both languages, and the field names themselves, name a field.
 KNOWN_HEADERS: dict[str, str] = {}
@@ -107,10 +297,26 @@ for _col in IMPORT_COLUMNS.values():
     KNOWN_HEADERS[_fold_header(_col.en)] = _col.field
     KNOWN_HEADERS[_fold_header(_col.de)] = _col.field
     KNOWN_HEADERS[_fold_header(_col.field)] = _col.field
+SYNONYMS: dict[str, str] = {
+    _fold_header(heading): fld
+    for fld, headings in HEADING_SYNONYMS.items()
+    for heading in headings
+    if _fold_header(heading) not in KNOWN_HEADERS
+}
+NO_FIELD: frozenset[str] = frozenset(_fold_header(h) for h in NO_FIELD_HEADINGS)
 
 
 def field_for_header(header: str) -> str | None:
-    return KNOWN_HEADERS.get(_fold_header(header))
+    """The field one of our headings or a field name names (what a mapping may say)."""
+    return KNOWN_HEADERS.get(_fold_header(header)) or SYNONYMS.get(_fold_header(header))
+
+
+def accepted_headings(fld: str) -> list[str]:
+    """Every heading the import recognises for `fld`, ours first."""
+    column = IMPORT_COLUMNS[fld]
+    out = [column.de, column.en, *HEADING_SYNONYMS.get(fld, ())]
+    seen: set[str] = set()
+    return [h for h in out if not (_fold_header(h) in seen or seen.add(_fold_header(h)))]
 
 
 # --- labels ----------------------------------------------------------------------------
@@ -175,7 +381,6 @@ _GENDER_READ = _reverse(
         "f": "female",
         "m": "male",
         "d": "diverse",
-        "x": "diverse",
         "weiblich": "female",
         "männlich": "male",
         "non-binary": "diverse",

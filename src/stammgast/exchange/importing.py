@@ -30,7 +30,7 @@ from .columns import IMPORT_COLUMNS
 from .headings import PlannedColumn, plan_columns
 from .progress import Cancelled, Progress, ShouldCancel
 from .readers import open_table
-from .rows import PendingRow, RowProblem, RowReader, is_blank, number_of
+from .rows import PendingRow, RowProblem, RowReader, is_blank, number_of, shown
 
 MODES = ("all-or-nothing", "valid-rows")
 MATCHES = ("number", "new")
@@ -54,6 +54,8 @@ class ImportResult:
     duplicates: list[RowProblem] = field(default_factory=list)
     duplicates_total: int = 0
     applied: bool = False
+    # Columns with a heading that fill no field, each with the reason (one line each).
+    left_out: list[str] = field(default_factory=list)
 
     def add_error(self, problem: RowProblem) -> None:
         self.errors_total += 1
@@ -78,6 +80,7 @@ class ImportResult:
             "errors_total": self.errors_total,
             "duplicates_total": self.duplicates_total,
             "applied": self.applied,
+            "left_out": self.left_out,
             "errors": [vars(p) for p in self.errors[:50]],
             "duplicates": [vars(p) for p in self.duplicates[:50]],
         }
@@ -147,7 +150,9 @@ class _Import:
 
     def prescan(self) -> tuple[list[PlannedColumn], bool]:
         with open_table(self.path, separator=self.separator) as table:
-            plan = plan_columns(table.headers, self.mapping, match=self.match)
+            # Everything the headings alone can tell is refused before a row is read.
+            headings = plan_columns(table.headers, self.mapping, match=self.match, with_data=set())
+            plan = headings.columns
             from_csv = table.from_csv
             number_col = next((p.index for p in plan if p.column.field == "number"), None)
             by_number = self.match == "number" and number_col is not None
@@ -155,10 +160,17 @@ class _Import:
             self.doubled: set[int] = set()
             self.total = 0
             self.unnumbered = 0
+            # Columns nobody said anything about: refused only if they hold data.
+            silent = {i for i, _h in headings.unknown}
+            with_data: set[int] = set()
             for _row, cells in table.rows:
                 if is_blank(cells):
                     continue
                 self.total += 1
+                if silent:
+                    for i in [i for i in silent if i < len(cells) and shown(cells[i]).strip()]:
+                        with_data.add(i)
+                        silent.discard(i)
                 n = number_of(cells[number_col]) if by_number and number_col < len(cells) else None
                 if n is None:
                     self.unnumbered += 1
@@ -166,6 +178,13 @@ class _Import:
                     self.doubled.add(n)
                 else:
                     self.claimed.add(n)
+        if with_data:
+            plan_columns(table.headers, self.mapping, match=self.match, with_data=with_data)
+        self.result.left_out = [
+            _("Column %(c)s (%(h)s) is left out: %(why)s.")
+            % {"c": c.letter, "h": c.header, "why": c.reason}
+            for c in headings.left_out
+        ]
         if self.total == 0:
             raise DomainError(
                 "no_rows",
@@ -378,6 +397,35 @@ class _Import:
                         "row": first,
                     }
                     self.result.add_duplicate(self._problem(pending, fld, message, "duplicate"))
+
+
+def check_import_file(
+    *,
+    actor: Actor,
+    path: Path,
+    mapping: Mapping[str, str | None] | None = None,
+    match: str = "number",
+    separator: str | None = None,
+) -> ImportResult:
+    """Read a file through as the import will (its encoding to the end, its headings,
+    the columns that hold data, its rows) without checking or writing a customer; raises
+    the DomainError the import would. The result holds the row count and the notices."""
+    run = _Import(
+        actor=actor,
+        path=path,
+        mode="all-or-nothing",
+        match=match,
+        dry_run=True,
+        mapping=mapping,
+        separator=separator,
+        language="de",
+        progress=None,
+        should_cancel=None,
+        batch_size=1000,
+    )
+    run.prescan()
+    run.result.rows = run.total
+    return run.result
 
 
 def import_customers(

@@ -105,9 +105,9 @@ def start_import(
     `upload` is a Django UploadedFile (or any object with `size` and `chunks()`).
     """
     actor.require("customers.import", _("You may not import customers."))
-    from .headings import mapping_errors, plan_columns
-    from .importing import MATCHES, MODES
-    from .readers import check_upload_size, open_table
+    from .headings import mapping_errors
+    from .importing import MATCHES, MODES, check_import_file
+    from .readers import check_upload_size
 
     errors = {}
     if mode not in MODES:
@@ -138,10 +138,9 @@ def start_import(
     job.source_file = str(source.relative_to(jobs_dir()))
     job.save(update_fields=["source_file"])
     try:
-        # Headings are checked at once: a file that needs a mapping or cannot be read is
-        # refused here, with the message, rather than as a failed job later.
-        with open_table(source) as table:
-            plan_columns(table.headers, mapping, match=match)
+        # The file is read through at once: one that cannot be read, needs a mapping or
+        # has no rows is refused here, with the message, rather than as a failed job later.
+        check_import_file(actor=actor, path=source, mapping=mapping, match=match)
     except DomainError:
         delete_job_files(job)
         job.delete()
@@ -152,6 +151,14 @@ def start_import(
     else:
         _enqueue(job)
     return job
+
+
+def import_fields() -> list[tuple[str, list[str]]]:
+    """The fields a column of an import can fill, each with the headings recognised for it
+    (ours in German and English, the field name, then other systems' spellings)."""
+    from .columns import IMPORT_COLUMNS, accepted_headings
+
+    return [(fld, accepted_headings(fld)) for fld in IMPORT_COLUMNS]
 
 
 def read_headings(*, actor: Actor, upload, name: str) -> list[str]:

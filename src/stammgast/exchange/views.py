@@ -20,12 +20,15 @@ from stammgast.customers.filters import FILTER_PARAMS, parse_filter
 from stammgast.tenants.pages import render_page, staff_required
 
 from . import services
-from .columns import EXPORT_COLUMNS, IMPORT_COLUMNS, field_for_header
-from .headings import plan_columns
+from .columns import EXPORT_COLUMNS, IMPORT_COLUMNS, column_letter
+from .headings import plan_columns, read_headings
 from .models import Job
 from .readers import check_upload_size, open_table
 
 PREVIEW_ROWS = 5
+# The choice of a column with data that no heading or synonym names: not a field, not
+# "leave out"; the preview cannot be sent until someone decides.
+UNDECIDED = "?"
 
 
 def _language() -> str:
@@ -212,7 +215,16 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
         return _error_page(request, exc)
 
     error = None
-    chosen = {i: field_for_header(h) or "" for i, h in enumerate(headers)}
+    # Every recognised column gets its field; a column nobody knows that holds data gets
+    # no choice at all, so that it cannot be left out without a word ("?" below).
+    headings = read_headings(headers)
+    proposed = headings.proposed()
+    notes = {c.index: c.reason for c in headings.left_out}
+    with_data = {i for row in sample for i, value in enumerate(row) if value.strip()}
+    undecided = {i for i, _h in headings.unknown if i in with_data}
+    chosen = {
+        i: proposed.get(i) or (UNDECIDED if i in undecided else "") for i in range(len(headers))
+    }
     options = {
         "mode": "all-or-nothing",
         "match": "number",
@@ -227,6 +239,19 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
         }
         mapping = {h: (chosen[i] or None) for i, h in enumerate(headers) if h.strip()}
         try:
+            open_columns = [
+                f"{column_letter(i)} ({headers[i]})"
+                for i, value in chosen.items()
+                if value == UNDECIDED
+            ]
+            if open_columns:
+                raise DomainError(
+                    "mapping_needed",
+                    _("Choose a field or “leave out” for every marked column: %(cols)s.")
+                    % {"cols": ", ".join(open_columns)},
+                    fields={"mapping": _("Give a column mapping.")},
+                    status=422,
+                )
             plan_columns(headers, mapping, match=options["match"])
             with path.open("rb") as fh:
                 upload = File(fh, name=path.name)
@@ -248,6 +273,8 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             "index": i,
             "header": h,
             "chosen": chosen.get(i, ""),
+            "undecided": chosen.get(i) == UNDECIDED,
+            "note": notes.get(i, ""),
             "values": [row[i] if i < len(row) else "" for row in sample],
         }
         for i, h in enumerate(headers)

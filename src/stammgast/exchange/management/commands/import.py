@@ -23,20 +23,33 @@ class Command(TenantCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("tenant", help="tenant slug")
-        parser.add_argument("file", help="CSV, XLSX or a ZIP exported by stammgast")
+        parser.add_argument("tenant", nargs="?", help="tenant slug")
+        parser.add_argument("file", nargs="?", help="CSV, XLSX or a ZIP exported by stammgast")
+        parser.add_argument(
+            "--list-fields",
+            action="store_true",
+            help="print the fields a column can fill and the headings recognised for each",
+        )
         parser.add_argument("--dry-run", action="store_true", help="check only, change nothing")
         parser.add_argument(
             "--mode", choices=["all-or-nothing", "valid-rows"], default="all-or-nothing"
         )
         parser.add_argument("--match", choices=["number", "new"], default="number")
-        parser.add_argument("--mapping", help='JSON file {"their heading": "field"}')
+        parser.add_argument(
+            "--mapping",
+            help='JSON file {"their heading": "field name or heading", "other": null}',
+        )
         parser.add_argument("--separator", help="CSV separator (detected if not given)")
         parser.add_argument("--report", help="write the error report here (.csv or .xlsx)")
         parser.add_argument("--language", choices=["de", "en"], default="de")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
+        if opts["list_fields"]:
+            self._list_fields()
+            return
+        if not opts["tenant"] or not opts["file"]:
+            raise CommandError(_("Give the tenant and the file to import."), returncode=2)
         tenant = self.tenant_arg(opts["tenant"])
         path = Path(opts["file"])
         if not path.is_file():
@@ -79,6 +92,8 @@ class Command(TenantCommand):
             services.write_import_report(
                 result=result, path=report, fmt=fmt, language=opts["language"]
             )
+        for line in result.left_out:
+            self.stderr.write(line)
         for p in result.errors[:20]:
             self.stderr.write(
                 _("Row %(row)d, %(col)s (%(value)s): %(msg)s")
@@ -115,3 +130,7 @@ class Command(TenantCommand):
                 % {"n": result.errors_total, "rows": result.failed_rows},
                 returncode=2,
             )
+
+    def _list_fields(self) -> None:
+        for fld, headings in services.import_fields():
+            self.stdout.write(f"{fld}: {', '.join(headings)}")
