@@ -159,11 +159,17 @@ def start_import(
     dry_run: bool = Form(False),
     mapping: str = Form(""),
     language: str = Form("de"),
+    sheet: str = Form("", max_length=100),
+    header_row: int | None = Form(None, ge=1, le=1000),
 ):
     """Imports customers from CSV, XLSX or a ZIP made by the export.
 
     `mode`: all-or-nothing (default) or valid-rows; `match`: number (update customers with
-    the same number) or new; `mapping`: JSON {"their heading": "field"} for foreign files.
+    the same number) or new; `mapping`: JSON {"their heading": "field or heading"} for
+    foreign files (null leaves a column out); `sheet`: a workbook's sheet by name or number
+    (default: the first with known headings); `header_row`: the row of the headings as the
+    spreadsheet numbers it (default: found in the first 20 rows). A file that cannot be
+    read is refused with 422 and the reason before a job is made.
     Every row is checked with the rules of `POST /customers`. The error report is at
     `report_csv_url` / `report_xlsx_url`.
     """
@@ -189,6 +195,8 @@ def start_import(
         dry_run=dry_run,
         mapping=parsed,
         language=language,
+        sheet=sheet or None,
+        header_row=header_row,
     )
     return (201 if job.finished else 202), job_out(job)
 

@@ -56,6 +56,8 @@ class ImportResult:
     applied: bool = False
     # Columns with a heading that fill no field, each with the reason (one line each).
     left_out: list[str] = field(default_factory=list)
+    sheet: str = ""  # the workbook's sheet that was read ("" for CSV)
+    header_row: int = 1
 
     def add_error(self, problem: RowProblem) -> None:
         self.errors_total += 1
@@ -81,6 +83,8 @@ class ImportResult:
             "duplicates_total": self.duplicates_total,
             "applied": self.applied,
             "left_out": self.left_out,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
             "errors": [vars(p) for p in self.errors[:50]],
             "duplicates": [vars(p) for p in self.duplicates[:50]],
         }
@@ -132,6 +136,8 @@ class _Import:
         progress: Progress | None,
         should_cancel: ShouldCancel | None,
         batch_size: int,
+        sheet: str | None = None,
+        header_row: int | None = None,
     ) -> None:
         self.actor = actor
         self.path = Path(path)
@@ -140,6 +146,8 @@ class _Import:
         self.dry_run = dry_run
         self.mapping = mapping
         self.separator = separator
+        self.sheet = sheet
+        self.header_row = header_row
         self.language = language
         self.progress = progress
         self.should_cancel = should_cancel
@@ -148,8 +156,16 @@ class _Import:
 
     # -- pass 1: headings, numbers named in the file, row count ------------------------
 
+    def _open(self):
+        return open_table(
+            self.path, separator=self.separator, sheet=self.sheet, header_row=self.header_row
+        )
+
     def prescan(self) -> tuple[list[PlannedColumn], bool]:
-        with open_table(self.path, separator=self.separator) as table:
+        with self._open() as table:
+            # The second pass reads the same sheet from the same row, whatever was found.
+            self.sheet, self.header_row = table.sheet or None, table.header_row
+            self.result.sheet, self.result.header_row = table.sheet, table.header_row
             # Everything the headings alone can tell is refused before a row is read.
             headings = plan_columns(table.headers, self.mapping, match=self.match, with_data=set())
             plan = headings.columns
@@ -224,7 +240,7 @@ class _Import:
             self.progress(0, self.total)
         writer = customer_services.BulkApply(self.ctx)
         try:
-            with open_table(self.path, separator=self.separator) as table:
+            with self._open() as table:
                 batch: list[PendingRow] = []
                 for row_no, cells in table.rows:
                     if is_blank(cells):
@@ -406,6 +422,8 @@ def check_import_file(
     mapping: Mapping[str, str | None] | None = None,
     match: str = "number",
     separator: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> ImportResult:
     """Read a file through as the import will (its encoding to the end, its headings,
     the columns that hold data, its rows) without checking or writing a customer; raises
@@ -422,6 +440,8 @@ def check_import_file(
         progress=None,
         should_cancel=None,
         batch_size=1000,
+        sheet=sheet,
+        header_row=header_row,
     )
     run.prescan()
     run.result.rows = run.total
@@ -441,8 +461,14 @@ def import_customers(
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
     batch_size: int = 1000,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> ImportResult:
     """Import customers from a CSV, XLSX or our own ZIP export.
+
+    `sheet` (name or number from 1) and `header_row` (as the spreadsheet numbers rows)
+    say where the customers are; by default the first sheet with known headings in its
+    first 20 rows, and the first such row.
 
     All-or-nothing (the default) keeps nothing if any row is bad; "valid-rows" keeps the
     good rows. A dry run checks everything and keeps nothing. Problems are in the result.
@@ -474,6 +500,8 @@ def import_customers(
         progress=progress,
         should_cancel=should_cancel,
         batch_size=batch_size,
+        sheet=sheet,
+        header_row=header_row,
     )
     plan, from_csv = run.prescan()
     run.load_base()

@@ -185,6 +185,8 @@ def _run_import(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any
         match=params.get("match", "number"),
         dry_run=bool(params.get("dry_run")),
         mapping=params.get("mapping") or None,
+        sheet=params.get("sheet") or None,
+        header_row=params.get("header_row"),
         language=job.language,
         progress=progress,
         should_cancel=progress.should_cancel,

@@ -43,6 +43,8 @@ from .tasks import run_exchange_job
 
 INLINE_EXPORT_ROWS = 5_000
 INLINE_IMPORT_BYTES = 1024 * 1024
+# The heading row a user may name: a sheet's title rows are a handful, not thousands.
+MAX_HEADER_ROW = 1000
 
 
 def _owner_fields(actor: Actor) -> dict[str, Any]:
@@ -99,6 +101,8 @@ def start_import(
     mapping: Mapping[str, str | None] | None = None,
     language: str = "de",
     inline_bytes: int = INLINE_IMPORT_BYTES,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> Job:
     """Keep the uploaded file with a new job; check its headings now, import now or queued.
 
@@ -117,6 +121,12 @@ def start_import(
     if language not in ("de", "en"):
         errors["language"] = _("Choose one of: %(v)s.") % {"v": "de, en"}
     errors.update(mapping_errors(mapping))
+    if sheet is not None and (not isinstance(sheet, str) or len(sheet) > 100):
+        errors["sheet"] = _("A sheet's name or number, at most 100 characters.")
+    if header_row is not None and not (
+        isinstance(header_row, int) and 1 <= header_row <= MAX_HEADER_ROW
+    ):
+        errors["header_row"] = _("A row number from 1 to %(n)d.") % {"n": MAX_HEADER_ROW}
     if errors:
         raise DomainError(
             "invalid_import", _("The import's options are not valid."), fields=errors, status=422
@@ -126,7 +136,14 @@ def start_import(
         tenant=actor.tenant,
         kind=Job.Kind.IMPORT,
         language=language if language in ("de", "en") else "de",
-        params={"mode": mode, "match": match, "dry_run": dry_run, "mapping": mapping or {}},
+        params={
+            "mode": mode,
+            "match": match,
+            "dry_run": dry_run,
+            "mapping": mapping or {},
+            "sheet": sheet or None,
+            "header_row": header_row,
+        },
         source_name=Path(name or "upload").name[:255],
         **_owner_fields(actor),
     )
@@ -140,7 +157,14 @@ def start_import(
     try:
         # The file is read through at once: one that cannot be read, needs a mapping or
         # has no rows is refused here, with the message, rather than as a failed job later.
-        check_import_file(actor=actor, path=source, mapping=mapping, match=match)
+        check_import_file(
+            actor=actor,
+            path=source,
+            mapping=mapping,
+            match=match,
+            sheet=sheet or None,
+            header_row=header_row,
+        )
     except DomainError:
         delete_job_files(job)
         job.delete()

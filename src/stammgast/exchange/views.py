@@ -29,15 +29,19 @@ PREVIEW_ROWS = 5
 # The choice of a column with data that no heading or synonym names: not a field, not
 # "leave out"; the preview cannot be sent until someone decides.
 UNDECIDED = "?"
+_CHOICE_ERRORS = ("no_such_sheet", "no_heading_row", "invalid_header_row")
 
 
 def _language() -> str:
     return "en" if (translation.get_language() or "de").startswith("en") else "de"
 
 
-def _error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
+def _error_page(request: HttpRequest, exc: DomainError, retry: str = "") -> HttpResponse:
     return render_page(
-        request, "exchange/error.html", {"nav": "customers", "error": exc}, status=exc.status
+        request,
+        "exchange/error.html",
+        {"nav": "customers", "error": exc, "retry": retry},
+        status=exc.status,
     )
 
 
@@ -196,20 +200,44 @@ def check_upload_size_limit_mb() -> int:
     return max_upload_bytes() // (1024 * 1024)
 
 
+def _where(params) -> dict:
+    """The sheet and heading row the user chose in the preview (none: found by the reader)."""
+    sheet = (params.get("sheet") or "").strip()[:100] or None
+    row = (params.get("header_row") or "").strip()
+    if row and not (row.isdigit() and 1 <= int(row) <= services.MAX_HEADER_ROW):
+        raise DomainError(
+            "invalid_header_row",
+            _("A row number from 1 to %(n)d.") % {"n": services.MAX_HEADER_ROW},
+            fields={"header_row": _("Not valid.")},
+            status=422,
+        )
+    return {"sheet": sheet, "header_row": int(row) if row else None}
+
+
 @staff_required
 def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     actor = request.actor
     try:
         actor.require("customers.import", _("You may not import customers."))
         path = _pending_file(request, token)
-        with open_table(path) as table:
+        params = request.POST if request.method == "POST" else request.GET
+        where = _where(params)
+        with open_table(path, **where) as table:
             headers = [str(h) for h in table.headers]
+            found = {
+                "sheet": table.sheet,
+                "sheet_names": table.sheet_names,
+                "header_row": table.header_row,
+            }
             sample = []
             for _row, cells in table.rows:
                 sample.append([str(c) if c is not None else "" for c in cells])
                 if len(sample) >= PREVIEW_ROWS:
                     break
     except DomainError as exc:
+        # A file that cannot be read is gone; a sheet or row chosen badly can be chosen again.
+        if "path" in locals() and exc.code in _CHOICE_ERRORS:
+            return _error_page(request, exc, retry=request.path)
         if "path" in locals():
             shutil.rmtree(path.parent, ignore_errors=True)
         return _error_page(request, exc)
@@ -261,6 +289,8 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
                     name=path.name,
                     mapping=mapping,
                     language=_language(),
+                    sheet=found["sheet"] or None,
+                    header_row=found["header_row"],
                     **options,
                 )
             shutil.rmtree(path.parent, ignore_errors=True)
@@ -290,6 +320,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             "options": options,
             "error": error,
             "export_columns": EXPORT_COLUMNS,
+            **found,
         },
         status=error.status if error else 200,
     )

@@ -40,6 +40,17 @@ class Command(TenantCommand):
             help='JSON file {"their heading": "field name or heading", "other": null}',
         )
         parser.add_argument("--separator", help="CSV separator (detected if not given)")
+        parser.add_argument(
+            "--sheet",
+            help="the workbook's sheet, by name or number from 1 "
+            "(default: the first with known headings)",
+        )
+        parser.add_argument(
+            "--header-row",
+            type=int,
+            help="the row of the headings as the spreadsheet numbers it "
+            "(default: found in the first 20 rows)",
+        )
         parser.add_argument("--report", help="write the error report here (.csv or .xlsx)")
         parser.add_argument("--language", choices=["de", "en"], default="de")
         parser.add_argument("--no-progress", action="store_true")
@@ -85,6 +96,8 @@ class Command(TenantCommand):
                 separator=separator,
                 language=opts["language"],
                 progress=progress,
+                sheet=opts["sheet"],
+                header_row=opts["header_row"],
             )
         if opts["report"]:
             report = Path(opts["report"])
