@@ -210,3 +210,11 @@ def test_portal_preview_shows_the_sheets_and_the_heading_row(admin_client, tenan
     done = admin_client.post(preview_url, form)
     assert done.status_code == 302, done.content.decode()[:2000]
     assert Customer.all_tenants.count() == 40
+
+
+def test_a_data_row_of_known_words_does_not_become_the_heading_row(tmp_path, empty_actor):
+    path = tmp_path / "fremd.csv"
+    path.write_text("Kunde;Wo;Was\nMeier;Bank;Web\n", encoding="utf-8")
+    mapping = {"Kunde": "last_name", "Wo": "city", "Was": "comments"}
+    result = run(empty_actor, path, mapping=mapping)
+    assert (result.header_row, result.created) == (1, 1)

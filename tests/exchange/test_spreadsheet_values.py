@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 import xlsxwriter
-from django.utils import translation
 
 from stammgast.core.tenancy import tenant_scope
 from stammgast.customers.models import Customer
@@ -230,8 +229,7 @@ def test_discounts_as_people_write_them(tmp_path, empty_actor, empty_tenant, wri
 
 def test_a_fraction_of_a_percent_is_refused_naming_row_and_heading(tmp_path, empty_actor):
     rows = "".join(f"R{i};10\n" for i in range(4)) + "Z;2,5\n"
-    with translation.override("en"):
-        result = run(empty_actor, write(tmp_path, "Name;Rabatt\n" + rows))
+    result = run(empty_actor, write(tmp_path, "Name;Rabatt\n" + rows), language="en")
     (found,) = problems(result)
     assert found[:3] == (6, "Rabatt", "2,5")
     assert "Whole percent only" in found[3]

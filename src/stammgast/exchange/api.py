@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated, Any
 
 from django.http import FileResponse, HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -98,6 +99,11 @@ def job_out(job: Job) -> dict:
     }
 
 
+def request_language() -> str:
+    """The language the request asked for (Accept-Language, as LocaleMiddleware chose it)."""
+    return "en" if (translation.get_language() or "de").startswith("en") else "de"
+
+
 def _job(request: HttpRequest, job_id: uuid.UUID, kind: str) -> Job:
     job = services.get_job(actor=request.actor, job_id=job_id)
     if job.kind != kind:
@@ -158,7 +164,7 @@ def start_import(
     match: str = Form("number"),
     dry_run: bool = Form(False),
     mapping: str = Form(""),
-    language: str = Form("de"),
+    language: str = Form("", description="de or en; default: the request's Accept-Language"),
     sheet: str = Form("", max_length=100),
     header_row: int | None = Form(None, ge=1, le=1000),
 ):
@@ -194,7 +200,7 @@ def start_import(
         match=match,
         dry_run=dry_run,
         mapping=parsed,
-        language=language,
+        language=language or request_language(),
         sheet=sheet or None,
         header_row=header_row,
     )

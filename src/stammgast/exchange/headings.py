@@ -195,10 +195,6 @@ def plan_columns(
     if not fields_present & set(_NAME_FIELDS) and not (
         match == "number" and "number" in fields_present
     ):
-        raise DomainError(
-            "missing_columns",
-            _("The file has no column Name or First name (Vorname)."),
-            fields={"file": _("Required column missing: Name or First name.")},
-            status=422,
-        )
+        message = _("The file has no column Name or First name (Vorname).")
+        raise DomainError("missing_columns", message, fields={"file": message}, status=422)
     return plan

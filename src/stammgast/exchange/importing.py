@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from stammgast.core.errors import DomainError
@@ -424,6 +425,7 @@ def check_import_file(
     separator: str | None = None,
     sheet: str | None = None,
     header_row: int | None = None,
+    language: str = "de",
 ) -> ImportResult:
     """Read a file through as the import will (its encoding to the end, its headings,
     the columns that hold data, its rows) without checking or writing a customer; raises
@@ -436,14 +438,15 @@ def check_import_file(
         dry_run=True,
         mapping=mapping,
         separator=separator,
-        language="de",
+        language=language,
         progress=None,
         should_cancel=None,
         batch_size=1000,
         sheet=sheet,
         header_row=header_row,
     )
-    run.prescan()
+    with translation.override(language):
+        run.prescan()
     run.result.rows = run.total
     return run.result
 
@@ -471,8 +474,43 @@ def import_customers(
     first 20 rows, and the first such row.
 
     All-or-nothing (the default) keeps nothing if any row is bad; "valid-rows" keeps the
-    good rows. A dry run checks everything and keeps nothing. Problems are in the result.
+    good rows. A dry run checks everything and keeps nothing. Problems are in the result,
+    worded in `language` (de or en).
     """
+    with translation.override(language):
+        return _import_customers(
+            actor=actor,
+            path=path,
+            mode=mode,
+            match=match,
+            dry_run=dry_run,
+            mapping=mapping,
+            separator=separator,
+            language=language,
+            progress=progress,
+            should_cancel=should_cancel,
+            batch_size=batch_size,
+            sheet=sheet,
+            header_row=header_row,
+        )
+
+
+def _import_customers(
+    *,
+    actor: Actor,
+    path: Path,
+    mode: str,
+    match: str,
+    dry_run: bool,
+    mapping: Mapping[str, str | None] | None,
+    separator: str | None,
+    language: str,
+    progress: Progress | None,
+    should_cancel: ShouldCancel | None,
+    batch_size: int,
+    sheet: str | None,
+    header_row: int | None,
+) -> ImportResult:
     actor.require("customers.import", _("You may not import customers."))
     if mode not in MODES:
         raise DomainError(

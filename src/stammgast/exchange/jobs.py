@@ -135,7 +135,7 @@ def run_job(*, job_id: int, actor: Actor | None = None) -> None:
         except Cancelled:
             state, error = Job.State.CANCELLED, _("Cancelled; nothing was changed.")
         except DomainError as exc:
-            state, error = Job.State.FAILED, str(exc)
+            state, error = Job.State.FAILED, _one_line(exc)
         except Exception:
             log.exception("Exchange job %s failed", job.pk)
             state, error = (
@@ -174,6 +174,15 @@ def _run_export(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any
         "result_file": str(path.relative_to(jobs_dir())),
         "result_name": result.filename,
     }
+
+
+def _one_line(exc: DomainError) -> str:
+    """A refusal on one line, each thing said once (a field's message that repeats the
+    message is not said again)."""
+    parts = [exc.message]
+    for fld, messages in exc.fields.items():
+        parts += [f"{fld}: {m}" for m in messages if m != exc.message]
+    return "; ".join(parts)
 
 
 def _run_import(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any]:

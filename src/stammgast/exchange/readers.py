@@ -194,16 +194,20 @@ def _csv_rows(
 
 
 def heading_score(cells: list[Any]) -> tuple[int, int]:
-    """How many cells of a row are headings the import knows, and how many are filled."""
-    known = filled = 0
+    """How many different fields the cells of a row name as headings the import knows
+    (headings of other systems' columns without a field count too), and how many cells
+    are filled."""
+    known: set[str] = set()
+    filled = 0
     for cell in cells:
         if cell is None or not str(cell).strip():
             continue
         filled += 1
         key = _fold_header(str(cell))
-        if key in KNOWN_HEADERS or key in SYNONYMS or key in NO_FIELD:
-            known += 1
-    return known, filled
+        fld = KNOWN_HEADERS.get(key) or SYNONYMS.get(key) or (key if key in NO_FIELD else None)
+        if fld is not None:
+            known.add(fld)
+    return len(known), filled
 
 
 def _find_headings(
@@ -211,9 +215,11 @@ def _find_headings(
 ) -> tuple[int, list[Any], Iterator[tuple[int, list[Any]]]]:
     """The heading row (its number and cells) and the rows below it.
 
-    Given `header_row`, that row; otherwise, within the first rows, the first whose filled
-    cells include two headings the import knows (or are all known), else the first row
-    with anything in it: a title row or an empty row above the headings is skipped."""
+    Given `header_row`, that row; otherwise the first row with anything in it, unless
+    that row names no known heading at all (a title): then, within the first rows, the
+    first that names more fields than the title has cells, and at least two. A data row
+    never wins over a first row that names a field, nor over a first row as wide as the
+    fields it names (a file whose headings are all someone else's)."""
     top: list[tuple[int, list[Any]]] = []
     if header_row is not None:
         for row_no, cells in rows:
@@ -223,17 +229,22 @@ def _find_headings(
             "no_heading_row",
             _("The file has no row %(n)d for the headings.") % {"n": header_row},
         )
-    chosen = None
+    first = chosen = None
     for row_no, cells in rows:
         top.append((row_no, cells))
         known, filled = heading_score(cells)
-        if known >= 2 or (known and known == filled):
+        if first is None and filled:
+            first = len(top) - 1
+            if known:
+                chosen = first
+                break
+        if first is not None and known >= 2 and known > heading_score(top[first][1])[1]:
             chosen = len(top) - 1
             break
         if len(top) >= HEADING_SEARCH_ROWS:
             break
     if chosen is None:
-        chosen = next((i for i, (_n, c) in enumerate(top) if heading_score(c)[1]), None)
+        chosen = first
         if chosen is None:
             raise _unreadable("empty_file", _("The file is empty."))
     row_no, cells = top[chosen]

@@ -164,6 +164,7 @@ def start_import(
             match=match,
             sheet=sheet or None,
             header_row=header_row,
+            language=language if language in ("de", "en") else "de",
         )
     except DomainError:
         delete_job_files(job)

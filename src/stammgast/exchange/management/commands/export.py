@@ -9,16 +9,19 @@ from django.utils.translation import gettext as _
 from stammgast.core.tenancy import tenant_scope
 from stammgast.customers.filters import FILTER_PARAMS, parse_filter
 from stammgast.exchange import services
-from stammgast.exchange.console import ProgressBar
+from stammgast.exchange.console import EndsQuietly, ProgressBar
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.commands import TenantCommand
 
 
-class Command(TenantCommand):
+class Command(EndsQuietly, TenantCommand):
     help = (
         "Export a tenant's customers (optionally filtered): below the ZIP threshold one XLSX "
         "file, from it on a ZIP with two CSV files (customers and the filter)."
     )
+
+    def stopped_message(self) -> str:
+        return _("Stopped; the file is not complete.")
 
     def add_arguments(self, parser):
         parser.add_argument("tenant", help="tenant slug")

@@ -6,16 +6,17 @@ import json
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from stammgast.core.tenancy import tenant_scope
 from stammgast.exchange import services
-from stammgast.exchange.console import ProgressBar
+from stammgast.exchange.console import EndsQuietly, ProgressBar
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.commands import TenantCommand
 
 
-class Command(TenantCommand):
+class Command(EndsQuietly, TenantCommand):
     help = (
         "Import customers. All-or-nothing by default; --mode valid-rows keeps the good rows. "
         "--match number updates customers with the same number, --match new numbers every "
@@ -56,6 +57,11 @@ class Command(TenantCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
+        # Every message, the import's and this command's own, in the language asked for.
+        with translation.override(opts["language"]):
+            self._handle(**opts)
+
+    def _handle(self, **opts):
         if opts["list_fields"]:
             self._list_fields()
             return
@@ -116,8 +122,12 @@ class Command(TenantCommand):
             self.stderr.write(_("... %(n)d more problems.") % {"n": result.errors_total - 20})
         for p in result.duplicates[:20]:
             self.stderr.write(
-                _("Row %(row)d, %(col)s: %(msg)s")
-                % {"row": p.row, "col": p.column, "msg": p.message}
+                _("Row %(row)d, %(col)s (%(value)s): %(msg)s")
+                % {"row": p.row, "col": p.column, "value": p.value, "msg": p.message}
+            )
+        if result.duplicates_total > 20:
+            self.stderr.write(
+                _("... %(n)d more possible duplicates.") % {"n": result.duplicates_total - 20}
             )
         self.stdout.write(
             _(
