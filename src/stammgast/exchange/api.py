@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
-from pydantic import ConfigDict, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from stammgast.core.errors import DomainError, NotFound
 from stammgast.core.http import ERRORS
@@ -54,6 +54,9 @@ class ExportIn(Schema):
     sort: Text = "number"
     language: str = "de"
     separator: str = ";"
+    # Optional columns after the 31 standard ones: kind, company_name, vat_id, groups,
+    # tags, lock_text.
+    extra_columns: Annotated[list[Annotated[str, Field(max_length=30)]], Field(max_length=6)] = []
 
 
 class JobOut(Schema):
@@ -129,8 +132,15 @@ def start_export(request: HttpRequest, payload: ExportIn):
     """
     data = payload.model_dump()
     language, separator = data.pop("language"), data.pop("separator")
+    extra_columns = data.pop("extra_columns")
     f = parse_filter({k: v for k, v in data.items() if v is not None})
-    job = services.start_export(actor=request.actor, f=f, language=language, separator=separator)
+    job = services.start_export(
+        actor=request.actor,
+        f=f,
+        language=language,
+        separator=separator,
+        extra_columns=extra_columns,
+    )
     return (201 if job.finished else 202), job_out(job)
 
 

@@ -28,6 +28,7 @@ BOOLEAN = "boolean"
 GENDER = "gender"
 PAYMENT = "payment"
 KIND = "kind"
+NAMES = "names"  # a list of names (groups, tags) in one cell, separated by commas
 PERCENT = "percent"  # a whole percent, however a spreadsheet spells it
 SALUTATION = "salutation"  # Herr/Frau/Mr/Mrs ...: the gender, and a title after it
 
@@ -38,9 +39,16 @@ class Column:
     en: str
     de: str
     kind: str = TEXT
+    # The name of the value in the export's query, where it is not the field itself
+    # (a list of names gathered from a relation).
+    source: str = ""
 
     def header(self, language: str) -> str:
         return self.de if language == "de" else self.en
+
+    @property
+    def export_name(self) -> str:
+        return self.source or self.field
 
 
 # DESIGN.md "Export columns", in this order.
@@ -92,7 +100,19 @@ EXTRA_IMPORT_COLUMNS: tuple[Column, ...] = (
     # Not a field of its own: fills the gender (and the title, if the file has none).
     Column("salutation", "Salutation", "Anrede", SALUTATION),
 )
-IMPORT_COLUMNS: dict[str, Column] = {c.field: c for c in (*EXPORT_COLUMNS, *EXTRA_IMPORT_COLUMNS)}
+# Columns an export may add after the standard ones, chosen per export, in this order.
+OPTIONAL_EXPORT_COLUMNS: tuple[Column, ...] = (
+    Column("kind", "Type", "Art", KIND),
+    Column("company_name", "Company", "Firma"),
+    Column("vat_id", "VAT ID", "USt-IdNr.", CODE),
+    Column("groups", "Customer groups", "Kundengruppen", NAMES, source="group_names"),
+    Column("tags", "Tags / preferences", "Tags / Vorlieben", NAMES, source="tag_names"),
+    Column("lock_text", "Lock text", "Sperrtext"),
+)
+OPTIONAL_EXPORT_FIELDS: tuple[str, ...] = tuple(c.field for c in OPTIONAL_EXPORT_COLUMNS)
+IMPORT_COLUMNS: dict[str, Column] = {
+    c.field: c for c in (*EXPORT_COLUMNS, *EXTRA_IMPORT_COLUMNS, *OPTIONAL_EXPORT_COLUMNS[3:5])
+}
 # Written by the export, read by the import, but not a field the API lets a client set.
 TIMESTAMP_FIELDS = ("created_at", "updated_at")
 
@@ -436,7 +456,7 @@ def csv_value(kind: str, value: Any, language: str) -> str:
     """The text a CSV cell gets for `value`."""
     if value is None or value == "":
         return ""
-    if kind in (TEXT, CODE):
+    if kind in (TEXT, CODE, NAMES):
         return neutralise(str(value))
     if kind in (INTEGER, PERCENT):
         return str(value)
@@ -608,6 +628,8 @@ def read_cell(kind: str, value: Any, *, from_csv: bool) -> Any:
         value = restore(value.strip()).strip()
         if value == "":
             return None
+    if kind == NAMES:
+        return [name.strip() for name in str(value).split(",") if name.strip()]
     if kind == PERCENT:
         return parse_percent(value)
     if kind == SALUTATION:

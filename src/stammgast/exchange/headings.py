@@ -118,12 +118,13 @@ def read_headings(
                 ) % {"f": target}
                 continue
             chosen.append((index, header, target_field, True))
+        elif key in NO_FIELD:
+            # Before the field names: Shopify's "Tags" are labels, not our preferences.
+            left_out.append(LeftOutColumn(index, header, _("stammgast has no field for it")))
         elif key in KNOWN_HEADERS:
             chosen.append((index, header, KNOWN_HEADERS[key], True))
         elif key in SYNONYMS:
             chosen.append((index, header, SYNONYMS[key], False))
-        elif key in NO_FIELD:
-            left_out.append(LeftOutColumn(index, header, _("stammgast has no field for it")))
         else:
             unknown.append((index, header))
     # A field named exactly wins over a synonym; among equals the first column wins.

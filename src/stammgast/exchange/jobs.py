@@ -165,6 +165,7 @@ def _run_export(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any
         language=job.language,
         zip_threshold=threshold,
         separator=job.params.get("separator") or DEFAULT_SEPARATOR,
+        extra_columns=job.params.get("extra_columns") or (),
         progress=progress,
         should_cancel=progress.should_cancel,
     )

@@ -24,6 +24,7 @@ from stammgast.tenants.models import MAX_CUSTOMER_NUMBER
 from .columns import (
     CODE,
     DATETIME,
+    NAMES,
     TEXT,
     TIMESTAMP_FIELDS,
     CellInvalid,
@@ -119,7 +120,7 @@ def _memo_reader(kind: str):
 
 
 def _cell_reader(kind: str, from_csv: bool):
-    if not from_csv:
+    if not from_csv or kind == NAMES:  # a list of names is not shared between rows
         return lambda raw: read_cell(kind, raw, from_csv=False)
     if kind in (TEXT, CODE):
         return _read_csv_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,13 @@ from stammgast.core.errors import DomainError, NotFound
 from stammgast.customers.filters import CustomerFilter
 from stammgast.tenants.actor import Actor
 
+from .columns import EXPORT_COLUMNS, OPTIONAL_EXPORT_COLUMNS  # noqa: F401 - for the pages
 from .exporting import (  # noqa: F401 - use cases of this app
     DEFAULT_SEPARATOR,
     ZIP_THRESHOLD,
     check_export_options,
     count_customers_for_export,
+    export_columns,
     export_customers,
     export_format,
 )
@@ -67,18 +69,25 @@ def start_export(
     separator: str = DEFAULT_SEPARATOR,
     zip_threshold: int = ZIP_THRESHOLD,
     inline_rows: int = INLINE_EXPORT_ROWS,
+    extra_columns: Sequence[str] = (),
 ) -> Job:
     """Create an export job; small ones are done before this returns, big ones queued.
 
     Everything the job will need is checked here: a bad option is refused now, naming the
     field, not found later by a failed job."""
     check_export_options(separator=separator, language=language)
+    extra = [c.field for c in export_columns(list(extra_columns))[len(EXPORT_COLUMNS) :]]
     total = count_customers_for_export(actor=actor, f=f)
     job = Job.objects.create(
         tenant=actor.tenant,
         kind=Job.Kind.EXPORT,
         language=language if language in ("de", "en") else "de",
-        params={"filter": f.as_dict(), "separator": separator, "zip_threshold": zip_threshold},
+        params={
+            "filter": f.as_dict(),
+            "separator": separator,
+            "zip_threshold": zip_threshold,
+            "extra_columns": extra,
+        },
         rows_total=total,
         **_owner_fields(actor),
     )

@@ -62,6 +62,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
                 f=f,
                 language=_language(),
                 separator=params.get("separator") or services.DEFAULT_SEPARATOR,
+                extra_columns=params.getlist("extra_columns"),
             )
             return redirect("exchange:job", job_id=job.uid)
     except DomainError as exc:
@@ -74,6 +75,9 @@ def export_start(request: HttpRequest) -> HttpResponse:
             "total": total,
             "format": services.export_format(total).upper(),
             "threshold": services.ZIP_THRESHOLD,
+            "optional_columns": [
+                (c.field, c.header(_language())) for c in services.OPTIONAL_EXPORT_COLUMNS
+            ],
             "settings": f.as_dict(),
             "params": {k: params.get(k) for k in FILTER_PARAMS if params.get(k)},
             "back": reverse("portal:customers:list")

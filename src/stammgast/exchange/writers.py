@@ -25,6 +25,7 @@ from .columns import (
     INTEGER,
     KIND,
     KIND_LABELS,
+    NAMES,
     PAYMENT,
     PAYMENT_LABELS,
     PERCENT,
@@ -63,7 +64,7 @@ def _sheet_columns(columns: Sequence[Column], language: str) -> list[xlsx.SheetC
                 width=max(_WIDTHS.get(column.kind, 18), len(header) + 2),
                 as_text=column.kind == CODE,
                 labels=labels.get(column.kind),
-                double_apostrophe=column.kind in (TEXT, CODE),
+                double_apostrophe=column.kind in (TEXT, CODE, NAMES),
             )
         )
     return out
@@ -190,9 +191,9 @@ _PG_DATETIME = {"de": "DD.MM.YYYY HH24:MI:SS", "en": "YYYY-MM-DD HH24:MI:SS"}
 def _pg_expression(column: Column, language: str, params: list) -> str:
     from .columns import label_value
 
-    ref = f'sub."{column.field}"'
+    ref = f'sub."{column.export_name}"'
     kind = column.kind
-    if kind in (TEXT, CODE):
+    if kind in (TEXT, CODE, NAMES):
         if column.field == "number":
             return f"{ref}::text"
         # The same rule as columns.neutralise: the first character decides.
@@ -248,11 +249,11 @@ def rows_from_postgres(
     params: list = []
     select = []
     for column in columns:
-        ref = f'sub."{column.field}"'
+        ref = f'sub."{column.export_name}"'
         if column.kind == DATETIME:
             params.append(settings.TIME_ZONE)
             select.append(f"date_trunc('second', {ref} AT TIME ZONE %s)")
-        elif column.kind in (TEXT, CODE):
+        elif column.kind in (TEXT, CODE, NAMES):
             select.append(f"{ref}::text")
         else:
             select.append(ref)
@@ -305,10 +306,14 @@ def write_zip_from_postgres(
                 connection.connection.cursor() as cursor,
                 cursor.copy(statement, [*params, *inner_params]) as copy,
             ):
-                # One COPY message per row; hand them to the compressor in larger pieces.
+                # One COPY message per row (PostgreSQL's protocol says so), ending in LF;
+                # the rows get CRLF like the heading and the Python writer's rows, as Excel
+                # writes them (a line break inside a quoted value stays as it is). Handed
+                # to the compressor in larger pieces.
                 buffer = bytearray()
                 for data in copy:
                     buffer += data
+                    buffer[-1:] = b"\r\n"
                     count += 1
                     if count % 1000 == 0:
                         binary.write(buffer)

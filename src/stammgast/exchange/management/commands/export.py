@@ -33,6 +33,12 @@ class Command(EndsQuietly, TenantCommand):
             "--separator", default=services.DEFAULT_SEPARATOR, help="CSV separator (default ;)"
         )
         parser.add_argument("--zip-threshold", type=int, default=services.ZIP_THRESHOLD)
+        parser.add_argument(
+            "--extra-columns",
+            default="",
+            help="optional columns after the 31 standard ones, comma-separated: "
+            + ",".join(c.field for c in services.OPTIONAL_EXPORT_COLUMNS),
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
@@ -59,6 +65,7 @@ class Command(EndsQuietly, TenantCommand):
                 zip_threshold=opts["zip_threshold"],
                 separator=separator,
                 progress=progress,
+                extra_columns=[c.strip() for c in opts["extra_columns"].split(",") if c.strip()],
             )
         self.stdout.write(
             _("%(n)d customers exported to %(path)s.") % {"n": result.rows, "path": path}
