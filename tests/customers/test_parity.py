@@ -233,13 +233,16 @@ BAD_VALUES: dict[str, tuple[str, st.SearchStrategy]] = {
             lambda a, c, b: a + c + b, _name(), st.sampled_from(["\x07", "\n", "\x1b"]), _name()
         ),
     ),
-    "postcode": ("postcode", st.sampled_from(["1234", "123456", "ABCDE", "0106 7", "D-01067"])),
+    # Not "1234": a file's all-digit postcode shorter than its country's is one a
+    # spreadsheet took for a number, and the import gives it its zeros back (exchange.md).
+    "postcode": ("postcode", st.sampled_from(["1234567", "123456", "ABCDE", "0106 7", "D-01067"])),
     "email": ("email", st.sampled_from(["nicht-gültig", "a@b", "anna@@example.de", "a b@x.de"])),
     "homepage": ("homepage", st.sampled_from(["http://", "ftp://x.de", "https://exa mple.de"])),
     "phone": ("phone_private", st.sampled_from(["12", "abc", "+49 0000", "+999 123456"])),
     "business phone": ("phone_business", st.sampled_from(["0000", "+49 1"])),
     "mobile": ("mobile", st.sampled_from(["+49 0000", "0151"])),
     "fax": ("fax", st.sampled_from(["12", "Fax"])),
+    # Not "Deutschland": the import reads a country's German name (exchange.md).
     "country": ("country", st.sampled_from(["Atlantis", "XX", "Germania", "D"])),
     "gender": ("gender", st.sampled_from(["x", "unbekannt", "1"])),
     "vat id": ("vat_id", st.sampled_from(["123456789", "D", "DE-123"])),

@@ -55,7 +55,7 @@ valid = st.fixed_dictionaries(
 # One bad value each, and the field it must be refused for.
 invalid = st.sampled_from(
     [
-        ({"postcode": "1234"}, "postcode"),
+        ({"postcode": "123456"}, "postcode"),
         ({"email": "nicht-gültig"}, "email"),
         ({"phone_private": "12"}, "phone_private"),
         ({"mobile": "+49 0000"}, "mobile"),

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import pytest
+from django.http import HttpRequest
+from django.test import Client
 
 from stammgast.core.tenancy import tenant_scope
 from stammgast.customers import services as customer_services
 from stammgast.tenants import services as tenant_services
 from stammgast.tenants.actor import Actor
+from stammgast.tenants.models import Role
+
+PASSWORD = "Ein-langes-Passwort-1"
+
+
+def staff(tenant, username, role, location=None, language="de"):
+    """A logged-in portal client of a staff user with `role`."""
+    tenant_services.create_staff_user(
+        tenant=tenant, username=username, password=PASSWORD, role=role, location=location
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    assert client.login(request=HttpRequest(), username=username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def admin_client(tenant):
+    return staff(tenant, "chefin", Role.TENANT_ADMIN)
 
 
 @pytest.fixture(autouse=True)

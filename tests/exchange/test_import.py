@@ -116,7 +116,7 @@ def test_dry_run_changes_nothing_but_reports(tmp_path, empty_actor, empty_tenant
 
 def test_same_rules_as_the_api(tmp_path, empty_actor):
     # A private customer needs a name; a German postcode has five digits.
-    result = run(empty_actor, write(tmp_path, "Vorname;Name;PLZ;Land\n;;01067;DE\nA;B;123;DE\n"))
+    result = run(empty_actor, write(tmp_path, "Vorname;Name;PLZ;Land\n;;01067;DE\nA;B;123456;DE\n"))
     messages = {(p.row, p.column) for p in result.errors}
     assert (2, "Name") in messages and (3, "PLZ") in messages
 
@@ -141,15 +141,18 @@ def test_doubled_number_in_the_file(tmp_path, empty_actor):
 
 
 def test_foreign_headings_need_a_mapping(tmp_path, empty_actor, empty_tenant):
-    path = write(tmp_path, "Nachname,Wohnort,Egal\nMeier,Bonn,x\n")
+    path = write(tmp_path, "Zuname,Heimat,Egal,Leer\nMeier,Bonn,x,\n")
     with pytest.raises(DomainError) as exc:
         run(empty_actor, path)
-    assert exc.value.code == "mapping_needed" and "Wohnort" in exc.value.message
-    result = run(
-        empty_actor, path, mapping={"Nachname": "last_name", "Wohnort": "Ort", "Egal": None}
-    )
+    # Columns without data are no loss; those with data are named.
+    assert exc.value.code == "mapping_needed"
+    assert "B (Heimat)" in exc.value.message and "C (Egal)" in exc.value.message
+    assert "Leer" not in exc.value.message
+    # A mapping names a field by its name or by any heading of it.
+    result = run(empty_actor, path, mapping={"Heimat": "Wohnort", "Egal": None})
     assert result.created == 1
     assert next(iter(customers(empty_tenant).values())).city == "Bonn"
+    assert any("C (Egal)" in line for line in result.left_out)
 
 
 def test_xlsx_import_and_report_files(tmp_path, admin_actor, some_customers, empty_actor):

@@ -5,31 +5,14 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
 import python_calamine
-from django.http import HttpRequest
-from django.test import Client
 
 from stammgast.customers.models import Customer
 from stammgast.exchange.models import Job
 from stammgast.tenants import services as tenant_services
 from stammgast.tenants.models import Role
 
-PASSWORD = "Ein-langes-Passwort-1"
-
-
-def staff(tenant, username, role, location=None):
-    tenant_services.create_staff_user(
-        tenant=tenant, username=username, password=PASSWORD, role=role, location=location
-    )
-    client = Client(HTTP_ACCEPT_LANGUAGE="de")
-    assert client.login(request=HttpRequest(), username=username, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def admin_client(tenant):
-    return staff(tenant, "chefin", Role.TENANT_ADMIN)
+from .conftest import PASSWORD, staff
 
 
 def test_export_from_the_customer_list_filter(admin_client, some_customers):
@@ -62,7 +45,7 @@ def test_cashier_may_not_export_or_import(tenant):
 
 
 def test_import_upload_preview_mapping_and_result(admin_client, tenant):
-    csv = "Nachname;Ort;PLZ\nMeier;Bonn;53111\nSchulz;Köln;5067\n".encode("cp1252")
+    csv = "Nachname;Ort;PLZ\nMeier;Bonn;53111\nSchulz;Köln;506789\n".encode("cp1252")
     upload = io.BytesIO(csv)
     upload.name = "fremd.csv"
     sent = admin_client.post("/exchange/import/", {"file": upload})

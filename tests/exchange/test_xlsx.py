@@ -206,7 +206,9 @@ def test_formula_like_text_is_kept_as_text_and_cannot_run(tmp_path, text):
     path = tmp_path / "k.xlsx"
     write(path, [customer_row(last_name=text, mobile=text)])
     row = sheets(path)["Kunden"][1]
-    assert row[3] == text and row[15] == text
+    # The import drops one leading apostrophe, so a text with one of its own gets another.
+    shown = "'" + text if text.startswith("'") else text
+    assert row[3] == shown and row[15] == shown
     assert cell_format(path, "D2")[2] and cell_format(path, "P2")[2]  # quote prefix
     with zipfile.ZipFile(path) as archive:
         assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")

@@ -8,10 +8,11 @@ import uuid
 from typing import Annotated, Any
 
 from django.http import FileResponse, HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
-from pydantic import ConfigDict, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from stammgast.core.errors import DomainError, NotFound
 from stammgast.core.http import ERRORS
@@ -53,6 +54,9 @@ class ExportIn(Schema):
     sort: Text = "number"
     language: str = "de"
     separator: str = ";"
+    # Optional columns after the 31 standard ones: kind, company_name, vat_id, groups,
+    # tags, lock_text.
+    extra_columns: Annotated[list[Annotated[str, Field(max_length=30)]], Field(max_length=6)] = []
 
 
 class JobOut(Schema):
@@ -98,6 +102,11 @@ def job_out(job: Job) -> dict:
     }
 
 
+def request_language() -> str:
+    """The language the request asked for (Accept-Language, as LocaleMiddleware chose it)."""
+    return "en" if (translation.get_language() or "de").startswith("en") else "de"
+
+
 def _job(request: HttpRequest, job_id: uuid.UUID, kind: str) -> Job:
     job = services.get_job(actor=request.actor, job_id=job_id)
     if job.kind != kind:
@@ -123,8 +132,15 @@ def start_export(request: HttpRequest, payload: ExportIn):
     """
     data = payload.model_dump()
     language, separator = data.pop("language"), data.pop("separator")
+    extra_columns = data.pop("extra_columns")
     f = parse_filter({k: v for k, v in data.items() if v is not None})
-    job = services.start_export(actor=request.actor, f=f, language=language, separator=separator)
+    job = services.start_export(
+        actor=request.actor,
+        f=f,
+        language=language,
+        separator=separator,
+        extra_columns=extra_columns,
+    )
     return (201 if job.finished else 202), job_out(job)
 
 
@@ -158,12 +174,18 @@ def start_import(
     match: str = Form("number"),
     dry_run: bool = Form(False),
     mapping: str = Form(""),
-    language: str = Form("de"),
+    language: str = Form("", description="de or en; default: the request's Accept-Language"),
+    sheet: str = Form("", max_length=100),
+    header_row: int | None = Form(None, ge=1, le=1000),
 ):
     """Imports customers from CSV, XLSX or a ZIP made by the export.
 
     `mode`: all-or-nothing (default) or valid-rows; `match`: number (update customers with
-    the same number) or new; `mapping`: JSON {"their heading": "field"} for foreign files.
+    the same number) or new; `mapping`: JSON {"their heading": "field or heading"} for
+    foreign files (null leaves a column out); `sheet`: a workbook's sheet by name or number
+    (default: the first with known headings); `header_row`: the row of the headings as the
+    spreadsheet numbers it (default: found in the first 20 rows). A file that cannot be
+    read is refused with 422 and the reason before a job is made.
     Every row is checked with the rules of `POST /customers`. The error report is at
     `report_csv_url` / `report_xlsx_url`.
     """
@@ -188,7 +210,9 @@ def start_import(
         match=match,
         dry_run=dry_run,
         mapping=parsed,
-        language=language,
+        language=language or request_language(),
+        sheet=sheet or None,
+        header_row=header_row,
     )
     return (201 if job.finished else 202), job_out(job)
 

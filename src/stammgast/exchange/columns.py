@@ -28,6 +28,9 @@ BOOLEAN = "boolean"
 GENDER = "gender"
 PAYMENT = "payment"
 KIND = "kind"
+NAMES = "names"  # a list of names (groups, tags) in one cell, separated by commas
+PERCENT = "percent"  # a whole percent, however a spreadsheet spells it
+SALUTATION = "salutation"  # Herr/Frau/Mr/Mrs ...: the gender, and a title after it
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,16 @@ class Column:
     en: str
     de: str
     kind: str = TEXT
+    # The name of the value in the export's query, where it is not the field itself
+    # (a list of names gathered from a relation).
+    source: str = ""
 
     def header(self, language: str) -> str:
         return self.de if language == "de" else self.en
+
+    @property
+    def export_name(self) -> str:
+        return self.source or self.field
 
 
 # DESIGN.md "Export columns", in this order.
@@ -65,7 +75,7 @@ EXPORT_COLUMNS: tuple[Column, ...] = (
     Column("iban", "IBAN", "IBAN", CODE),
     Column("bic", "BIC", "BIC", CODE),
     Column("institute", "Institute", "Institut"),
-    Column("discount", "Discount", "Rabatt", INTEGER),
+    Column("discount", "Discount", "Rabatt", PERCENT),
     Column("price_level", "Price level", "Preisebene", INTEGER),
     Column("loss_reason", "Reason for loss", "Verlustgrund"),
     Column("payment_method", "Method of payment", "Zahlungsart", PAYMENT),
@@ -87,15 +97,219 @@ EXTRA_IMPORT_COLUMNS: tuple[Column, ...] = (
     Column("lock_text", "Lock text", "Sperrtext"),
     Column("memo", "Memo", "Memo"),
     Column("comments", "Comments", "Bemerkungen"),
+    # Not a field of its own: fills the gender (and the title, if the file has none).
+    Column("salutation", "Salutation", "Anrede", SALUTATION),
 )
-IMPORT_COLUMNS: dict[str, Column] = {c.field: c for c in (*EXPORT_COLUMNS, *EXTRA_IMPORT_COLUMNS)}
+# Columns an export may add after the standard ones, chosen per export, in this order.
+OPTIONAL_EXPORT_COLUMNS: tuple[Column, ...] = (
+    Column("kind", "Type", "Art", KIND),
+    Column("company_name", "Company", "Firma"),
+    Column("vat_id", "VAT ID", "USt-IdNr.", CODE),
+    Column("groups", "Customer groups", "Kundengruppen", NAMES, source="group_names"),
+    Column("tags", "Tags / preferences", "Tags / Vorlieben", NAMES, source="tag_names"),
+    Column("lock_text", "Lock text", "Sperrtext"),
+)
+OPTIONAL_EXPORT_FIELDS: tuple[str, ...] = tuple(c.field for c in OPTIONAL_EXPORT_COLUMNS)
+IMPORT_COLUMNS: dict[str, Column] = {
+    c.field: c for c in (*EXPORT_COLUMNS, *EXTRA_IMPORT_COLUMNS, *OPTIONAL_EXPORT_COLUMNS[3:5])
+}
 # Written by the export, read by the import, but not a field the API lets a client set.
 TIMESTAMP_FIELDS = ("created_at", "updated_at")
 
 
 def _fold_header(value: str) -> str:
-    return " ".join(str(value).replace("\ufeff", "").split()).casefold()
+    """A heading as it is compared: case, spaces, punctuation and ß/ss do not count
+    (E-Mail = Email = e_mail, Straße/Nr. = Strasse Nr)."""
+    return _NOT_A_LETTER.sub("", str(value).replace("\ufeff", "").casefold())
 
+
+_NOT_A_LETTER = re.compile(r"[\W_]+")
+
+# Headings other files use for a field: office spellings in German and English, Shopify's
+# customer export (old and new) and the common web shops'. Our own headings in both
+# languages and the field names come on top (KNOWN_HEADERS).
+HEADING_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "number": ("Kunden-Nr.", "Kundennr", "Kd.-Nr.", "KdNr", "Customer no.", "Customer No"),
+    "title": ("Akademischer Titel", "Titel/Grad"),
+    "first_name": ("Vorname(n)", "Rufname", "Firstname", "Given name", "Forename"),
+    "last_name": (
+        "Nachname",
+        "Familienname",
+        "Zuname",
+        "Last name",
+        "Lastname",
+        "Surname",
+        "Family name",
+    ),
+    "alias": ("Spitzname", "Nickname", "Kurzname"),
+    "gender": ("Sex",),
+    "salutation": ("Briefanrede", "Prefix", "Name prefix"),
+    "date_of_birth": (
+        "Geburtstag",
+        "Geb.-Datum",
+        "Geb.",
+        "Birthday",
+        "Birthdate",
+        "Birth date",
+        "DOB",
+    ),
+    "street": (
+        "Straße",
+        "Strasse",
+        "Str.",
+        "Straße und Hausnummer",
+        "Adresse",
+        "Anschrift",
+        "Street",
+        "Street address",
+        "Address",
+        "Address1",
+        "Address 1",
+        "Default Address Address1",
+        "Billing Address 1",
+    ),
+    "postcode": (
+        "Postleitzahl",
+        "Postal code",
+        "Post code",
+        "Zip",
+        "Zip code",
+        "ZIP",
+        "Default Address Zip",
+        "Billing Postcode",
+    ),
+    "city": (
+        "Stadt",
+        "Wohnort",
+        "Gemeinde",
+        "City",
+        "Town",
+        "Default Address City",
+        "Billing City",
+    ),
+    "care_of": (
+        "Adresszusatz",
+        "Zusatz",
+        "Address2",
+        "Address 2",
+        "Default Address Address2",
+        "Billing Address 2",
+    ),
+    "po_box": ("P.O. Box", "Postbox"),
+    "country": (
+        "Staat",
+        "Ländercode",
+        "Country code",
+        "Default Address Country Code",
+        "Billing Country",
+    ),
+    "phone_private": (
+        "Telefon",
+        "Tel.",
+        "Telefonnummer",
+        "Telefon (privat)",
+        "Tel. privat",
+        "Telephone",
+        "Phone number",
+        "Home phone",
+        "Default Address Phone",
+        "Billing Phone",
+    ),
+    "phone_business": (
+        "Telefon dienstlich",
+        "Tel. geschäftlich",
+        "Telefon (geschäftlich)",
+        "Business phone",
+        "Work phone",
+        "Office phone",
+    ),
+    "mobile": (
+        "Handy",
+        "Handynummer",
+        "Mobil",
+        "Mobilnummer",
+        "Mobiltelefonnummer",
+        "Mobile",
+        # Web shops' "Phone" is the customer's own number (Shopify's for text messages);
+        # the address's telephone is "Default Address Phone" / "Billing Phone".
+        "Phone",
+        "Mobile number",
+        "Cell",
+        "Cell phone",
+        "Cellphone",
+    ),
+    "fax": ("Telefax", "Faxnummer", "Fax number"),
+    "email": (
+        "E-Mail-Adresse",
+        "Mail",
+        "Emailadresse",
+        "Email address",
+        "E-mail address",
+        "Billing Email",
+    ),
+    "homepage": ("Webseite", "Website", "Internet", "Internetseite", "URL", "Web"),
+    "bic": ("SWIFT", "BIC/SWIFT", "SWIFT-BIC", "SWIFT code"),
+    "institute": ("Bank", "Kreditinstitut", "Bankname", "Bank name"),
+    "discount": ("Rabatt %", "Rabatt in %", "Kundenrabatt", "Discount %"),
+    "price_level": ("Preisstufe", "Preisgruppe"),
+    "payment_method": ("Zahlungsweise", "Payment method", "Payment"),
+    "payment_term_days": ("Zahlungsziel (Tage)", "Payment terms", "Payment term"),
+    "created_at": ("Angelegt am", "Erstellt am", "Created", "Created at"),
+    "updated_at": ("Geändert am", "Zuletzt geändert", "Updated", "Updated at"),
+    "blocked": ("Gesperrt", "Sperre", "Locked", "Blocked"),
+    "kind": ("Kundenart", "Kundentyp", "Typ", "Customer type"),
+    "company_name": (
+        "Firmenname",
+        "Unternehmen",
+        "Organisation",
+        "Company name",
+        "Organization",
+        "Default Address Company",
+        "Billing Company",
+    ),
+    "vat_id": ("USt-ID", "USt-IdNr", "UStID", "Umsatzsteuer-ID", "VAT number", "VAT"),
+    "newsletter": (
+        "Werbeeinwilligung",
+        "Accepts Marketing",
+        "Accepts Email Marketing",
+        "Email marketing",
+        "Marketing",
+    ),
+    "lock_text": ("Sperrgrund", "Lock reason"),
+    "memo": ("Notiz",),
+    "comments": (
+        "Bemerkung",
+        "Kommentar",
+        "Kommentare",
+        "Anmerkung",
+        "Anmerkungen",
+        "Hinweis",
+        "Hinweise",
+        "Note",
+        "Notes",
+        "Comment",
+    ),
+}
+
+# Headings of other systems' customer exports that no field of stammgast holds (Shopify's
+# own id, its sales figures and marketing flags): the import leaves them out and says so.
+NO_FIELD_HEADINGS: tuple[str, ...] = (
+    "Customer ID",
+    "Total Spent",
+    "Total Orders",
+    "Tax Exempt",
+    "Accepts SMS Marketing",
+    "SMS Marketing",
+    "Tags",
+    "Province",
+    "Province Code",
+    "Default Address Province Code",
+    "Default Address Province",
+    "Verified Email",
+    "Orders count",
+    "Last order",
+    "Username",
+)
 
 # Our own headers in both languages, and the field names themselves, name a field.
 KNOWN_HEADERS: dict[str, str] = {}
@@ -103,10 +317,26 @@ for _col in IMPORT_COLUMNS.values():
     KNOWN_HEADERS[_fold_header(_col.en)] = _col.field
     KNOWN_HEADERS[_fold_header(_col.de)] = _col.field
     KNOWN_HEADERS[_fold_header(_col.field)] = _col.field
+SYNONYMS: dict[str, str] = {
+    _fold_header(heading): fld
+    for fld, headings in HEADING_SYNONYMS.items()
+    for heading in headings
+    if _fold_header(heading) not in KNOWN_HEADERS
+}
+NO_FIELD: frozenset[str] = frozenset(_fold_header(h) for h in NO_FIELD_HEADINGS)
 
 
 def field_for_header(header: str) -> str | None:
-    return KNOWN_HEADERS.get(_fold_header(header))
+    """The field one of our headings or a field name names (what a mapping may say)."""
+    return KNOWN_HEADERS.get(_fold_header(header)) or SYNONYMS.get(_fold_header(header))
+
+
+def accepted_headings(fld: str) -> list[str]:
+    """Every heading the import recognises for `fld`, ours first."""
+    column = IMPORT_COLUMNS[fld]
+    out = [column.de, column.en, *HEADING_SYNONYMS.get(fld, ())]
+    seen: set[str] = set()
+    return [h for h in out if not (_fold_header(h) in seen or seen.add(_fold_header(h)))]
 
 
 # --- labels ----------------------------------------------------------------------------
@@ -148,7 +378,40 @@ def _reverse(labels: dict[str, dict[str, str]], extra: dict[str, str]) -> dict[s
     return out
 
 
-_GENDER_READ = _reverse(GENDER_LABELS, {"w": "female", "f": "female", "m": "male", "d": "diverse"})
+# Salutations as offices, web shops and Shopify write them; "" is "not given".
+SALUTATION_GENDERS = {
+    "herr": "male",
+    "hr": "male",
+    "frau": "female",
+    "fr": "female",
+    "divers": "diverse",
+    "mr": "male",
+    "mister": "male",
+    "mrs": "female",
+    "ms": "female",
+    "miss": "female",
+    "mx": "diverse",
+    "sir": "male",
+    "madam": "female",
+}
+_GENDER_READ = _reverse(
+    GENDER_LABELS,
+    {
+        "w": "female",
+        "f": "female",
+        "m": "male",
+        "d": "diverse",
+        "weiblich": "female",
+        "männlich": "male",
+        "non-binary": "diverse",
+        "nonbinary": "diverse",
+        "other": "diverse",
+        "andere": "diverse",
+        "prefer not to say": "",
+        "keine angabe": "",
+        **SALUTATION_GENDERS,
+    },
+)
 _PAYMENT_READ = _reverse(
     PAYMENT_LABELS, {"bargeld": "cash", "überweisung": "invoice", "kreditkarte": "card"}
 )
@@ -161,26 +424,29 @@ DATETIME_FORMATS = {"de": "%d.%m.%Y %H:%M:%S", "en": "%Y-%m-%d %H:%M:%S"}
 XLSX_DATE_FORMATS = {"de": "dd.mm.yyyy", "en": "yyyy-mm-dd"}
 XLSX_DATETIME_FORMATS = {"de": "dd.mm.yyyy hh:mm:ss", "en": "yyyy-mm-dd hh:mm:ss"}
 
-# --- formula injection -----------------------------------------------------------------
-# A spreadsheet runs a cell starting with = + - @ (or tab/CR) as a formula. In CSV such a
-# text gets an apostrophe in front; a text that already starts with apostrophes followed
-# by such a character gets one more, so reading strips exactly one and the round trip is
-# exact. In XLSX the cell is written as text with Excel's "quote prefix" flag instead, so
-# the value itself stays untouched.
-_DANGEROUS = re.compile(r"'*[=+\-@\t\r]")
-_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+# --- apostrophes and formula injection -------------------------------------------------
+# A spreadsheet runs a cell starting with = + - @ (or tab/CR) as a formula, and keeps a
+# leading zero or plus only behind an apostrophe ('01067, '+49 ...). Shopify, LibreOffice
+# and people typing into a sheet all write that apostrophe into CSV files, so the import
+# drops one leading apostrophe from every text (a doubled one stays as one). For the round
+# trip to be exact the export therefore puts an apostrophe in front of a text that starts
+# with a formula character or with an apostrophe of its own. In XLSX the formula-like cell
+# is written as a text cell with Excel's "quote prefix" flag instead, so the value itself
+# stays untouched; only a text that starts with an apostrophe gets a second one there too.
+_NEUTRALISED_FIRST = frozenset("=+-@\t\r'")
 
 
 def needs_neutralising(value: str) -> bool:
-    return _DANGEROUS.match(value) is not None
+    return value[:1] in _NEUTRALISED_FIRST and value != ""
 
 
 def neutralise(value: str) -> str:
-    return "'" + value if _DANGEROUS.match(value) else value
+    return "'" + value if value and value[0] in _NEUTRALISED_FIRST else value
 
 
 def restore(value: str) -> str:
-    return value[1:] if value[:1] == "'" and _ESCAPED.match(value) else value
+    """A text as a spreadsheet meant it: one leading apostrophe less."""
+    return value[1:] if value[:1] == "'" else value
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -190,9 +456,9 @@ def csv_value(kind: str, value: Any, language: str) -> str:
     """The text a CSV cell gets for `value`."""
     if value is None or value == "":
         return ""
-    if kind in (TEXT, CODE):
+    if kind in (TEXT, CODE, NAMES):
         return neutralise(str(value))
-    if kind == INTEGER:
+    if kind in (INTEGER, PERCENT):
         return str(value)
     if kind == DATE:
         return value.strftime(DATE_FORMATS[language])
@@ -230,10 +496,21 @@ class CellInvalid(ValueError):
 
 
 _DATE_PATTERNS = (
-    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), ("d", "m", "y")),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})"), ("d", "m", "y")),
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), ("y", "m", "d")),
     (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), ("d", "m", "y")),
 )
+
+
+def full_year(two_digits: int, today: dt.date | None = None) -> int:
+    """The century of a two-digit year: the latest year ending in those digits that is not
+    after this year (in 2026: 26 -> 2026, 27 -> 1927). The dates an import reads are
+    dates of birth and times a customer was created or changed, none in the future."""
+    this_year = (today or dt.date.today()).year
+    year = this_year - this_year % 100 + two_digits
+    return year if year <= this_year else year - 100
+
+
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
@@ -243,11 +520,13 @@ def parse_date(text: str) -> dt.date:
         m = pattern.fullmatch(text)
         if m:
             parts = dict(zip(order, (int(g) for g in m.groups()), strict=True))
+            if len(m.group(order.index("y") + 1)) == 2:
+                parts["y"] = full_year(parts["y"])
             try:
                 return dt.date(parts["y"], parts["m"], parts["d"])
             except ValueError:
                 raise CellInvalid(_("%(value)s is not a real date.") % {"value": text}) from None
-    raise CellInvalid(_("Enter a date as DD.MM.YYYY or YYYY-MM-DD."))
+    raise CellInvalid(_("Enter a date as DD.MM.YYYY, D.M.YY or YYYY-MM-DD."))
 
 
 def parse_datetime(text: str) -> dt.datetime:
@@ -267,14 +546,67 @@ def parse_datetime(text: str) -> dt.datetime:
         raise CellInvalid(_("%(value)s is not a real time.") % {"value": time}) from None
 
 
-def _label(table: dict[str, str], value: str) -> str:
+# The spellings a refusal suggests, in both languages (not the codes behind them).
+_SUGGESTED = {
+    GENDER: "weiblich, männlich, divers, Frau, Herr, female, male, diverse, Mrs, Ms, Mr, Mx",
+    PAYMENT: ", ".join([*PAYMENT_LABELS["de"].values(), *PAYMENT_LABELS["en"].values()]),
+    KIND: ", ".join([*KIND_LABELS["de"].values(), *KIND_LABELS["en"].values()]),
+}
+
+
+def _label(table: dict[str, str], value: str, kind: str) -> str:
     code = table.get(value.strip().casefold())
     if code is None:
         raise CellInvalid(
             _("Unknown value %(value)s; use one of: %(values)s.")
-            % {"value": value, "values": ", ".join(sorted({v for v in table.values()}))}
+            % {"value": value, "values": _SUGGESTED[kind]}
         )
     return code
+
+
+_PERCENT = re.compile(r"(\d{1,3})(?:[.,]0*)?\s*%?")
+_DECIMAL = re.compile(r"\d+[.,]\d+\s*%?")
+
+
+def parse_percent(value: Any) -> int | str:
+    """A discount as a spreadsheet leaves it (15, 15 %, 15%, 15,0) -> 15; the cleaner
+    checks the range. A fraction is refused: discounts are whole percent."""
+    if isinstance(value, bool):
+        raise CellInvalid(_("Whole percent only, such as 15 or 15 %."))
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    m = _PERCENT.fullmatch(text)
+    if m:
+        return int(m.group(1))
+    if isinstance(value, float) or _DECIMAL.fullmatch(text):
+        raise CellInvalid(_("Whole percent only, such as 15 or 15 %."))
+    return text  # the cleaner words what is wrong with it
+
+
+@dataclass(frozen=True)
+class Salutation:
+    gender: str | None = None
+    kind: str | None = None
+    title: str = ""
+
+
+def parse_salutation(text: str) -> Salutation:
+    """Herr Dr. -> male with the title Dr.; Firma -> a business; Mrs -> female."""
+    words = text.split()
+    first = words[0].rstrip(".").casefold() if words else ""
+    rest = " ".join(words[1:])
+    if first in ("firma", "company"):
+        return Salutation(kind="business", title=rest)
+    if first in ("familie", "family", "eheleute"):
+        return Salutation(title=rest)
+    gender = SALUTATION_GENDERS.get(first)
+    if gender is None:
+        raise CellInvalid(
+            _("Unknown salutation %(value)s; use one of: %(values)s.")
+            % {"value": text, "values": "Herr, Frau, Divers, Firma, Mr, Mrs, Ms, Mx"}
+        )
+    return Salutation(gender=gender, title=rest)
 
 
 def read_cell(kind: str, value: Any, *, from_csv: bool) -> Any:
@@ -288,14 +620,20 @@ def read_cell(kind: str, value: Any, *, from_csv: bool) -> Any:
         value = int(value)
     if kind in (TEXT, CODE):
         if type(value) is str:
-            return restore(value) if from_csv else value
+            return restore(value)
         if isinstance(value, dt.datetime | dt.date):
             raise CellInvalid(_("Expected text, found a date."))
         return str(value)
     if isinstance(value, str):
-        value = value.strip()
+        value = restore(value.strip()).strip()
         if value == "":
             return None
+    if kind == NAMES:
+        return [name.strip() for name in str(value).split(",") if name.strip()]
+    if kind == PERCENT:
+        return parse_percent(value)
+    if kind == SALUTATION:
+        return parse_salutation(str(value))
     if kind == INTEGER:
         if isinstance(value, int | str):
             return value
@@ -322,11 +660,11 @@ def read_cell(kind: str, value: Any, *, from_csv: bool) -> Any:
             return False
         raise CellInvalid(_("Enter Ja/Nein or Yes/No."))
     if kind == GENDER:
-        return _label(_GENDER_READ, str(value))
+        return _label(_GENDER_READ, str(value), GENDER) or None
     if kind == PAYMENT:
-        return _label(_PAYMENT_READ, str(value))
+        return _label(_PAYMENT_READ, str(value), PAYMENT)
     if kind == KIND:
-        return _label(_KIND_READ, str(value))
+        return _label(_KIND_READ, str(value), KIND)
     raise ValueError(kind)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 
 class ProgressBar:
@@ -41,3 +45,24 @@ class ProgressBar:
             if decile != self.last_decile:
                 self.last_decile = decile
                 self.stream.write(line + "\n")
+
+
+class EndsQuietly:
+    """For a command whose output may go into a pipe that closes early (`| head -1`) or
+    that the user stops with Ctrl-C: no traceback, only a line and the usual status."""
+
+    def stopped_message(self) -> str:
+        return _("Stopped; nothing was changed.")
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        except BrokenPipeError:
+            # Whatever is still buffered must not fail again when Python exits.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)  # 128 + SIGPIPE, as a shell reports it
+        except KeyboardInterrupt:
+            with translation.override(options.get("language") or translation.get_language()):
+                sys.stderr.write("\n" + self.stopped_message() + "\n")
+            sys.exit(130)  # 128 + SIGINT

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from stammgast.core import db
@@ -31,7 +32,7 @@ from .columns import IMPORT_COLUMNS
 from .headings import PlannedColumn, plan_columns
 from .progress import Cancelled, Progress, ShouldCancel
 from .readers import open_table
-from .rows import PendingRow, RowProblem, RowReader, is_blank, number_of
+from .rows import PendingRow, RowProblem, RowReader, is_blank, number_of, shown
 
 MODES = ("all-or-nothing", "valid-rows")
 MATCHES = ("number", "new")
@@ -55,6 +56,10 @@ class ImportResult:
     duplicates: list[RowProblem] = field(default_factory=list)
     duplicates_total: int = 0
     applied: bool = False
+    # Columns with a heading that fill no field, each with the reason (one line each).
+    left_out: list[str] = field(default_factory=list)
+    sheet: str = ""  # the workbook's sheet that was read ("" for CSV)
+    header_row: int = 1
 
     def add_error(self, problem: RowProblem) -> None:
         self.errors_total += 1
@@ -79,6 +84,9 @@ class ImportResult:
             "errors_total": self.errors_total,
             "duplicates_total": self.duplicates_total,
             "applied": self.applied,
+            "left_out": self.left_out,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
             "errors": [vars(p) for p in self.errors[:50]],
             "duplicates": [vars(p) for p in self.duplicates[:50]],
         }
@@ -130,6 +138,8 @@ class _Import:
         progress: Progress | None,
         should_cancel: ShouldCancel | None,
         batch_size: int,
+        sheet: str | None = None,
+        header_row: int | None = None,
     ) -> None:
         self.actor = actor
         self.path = Path(path)
@@ -138,6 +148,8 @@ class _Import:
         self.dry_run = dry_run
         self.mapping = mapping
         self.separator = separator
+        self.sheet = sheet
+        self.header_row = header_row
         self.language = language
         self.progress = progress
         self.should_cancel = should_cancel
@@ -146,9 +158,19 @@ class _Import:
 
     # -- pass 1: headings, numbers named in the file, row count ------------------------
 
+    def _open(self):
+        return open_table(
+            self.path, separator=self.separator, sheet=self.sheet, header_row=self.header_row
+        )
+
     def prescan(self) -> tuple[list[PlannedColumn], bool]:
-        with open_table(self.path, separator=self.separator) as table:
-            plan = plan_columns(table.headers, self.mapping, match=self.match)
+        with self._open() as table:
+            # The second pass reads the same sheet from the same row, whatever was found.
+            self.sheet, self.header_row = table.sheet or None, table.header_row
+            self.result.sheet, self.result.header_row = table.sheet, table.header_row
+            # Everything the headings alone can tell is refused before a row is read.
+            headings = plan_columns(table.headers, self.mapping, match=self.match, with_data=set())
+            plan = headings.columns
             from_csv = table.from_csv
             number_col = next((p.index for p in plan if p.column.field == "number"), None)
             by_number = self.match == "number" and number_col is not None
@@ -156,10 +178,17 @@ class _Import:
             self.doubled: set[int] = set()
             self.total = 0
             self.unnumbered = 0
+            # Columns nobody said anything about: refused only if they hold data.
+            silent = {i for i, _h in headings.unknown}
+            with_data: set[int] = set()
             for _row, cells in table.rows:
                 if is_blank(cells):
                     continue
                 self.total += 1
+                if silent:
+                    for i in [i for i in silent if i < len(cells) and shown(cells[i]).strip()]:
+                        with_data.add(i)
+                        silent.discard(i)
                 n = number_of(cells[number_col]) if by_number and number_col < len(cells) else None
                 if n is None:
                     self.unnumbered += 1
@@ -167,6 +196,13 @@ class _Import:
                     self.doubled.add(n)
                 else:
                     self.claimed.add(n)
+        if with_data:
+            plan_columns(table.headers, self.mapping, match=self.match, with_data=with_data)
+        self.result.left_out = [
+            _("Column %(c)s (%(h)s) is left out: %(why)s.")
+            % {"c": c.letter, "h": c.header, "why": c.reason}
+            for c in headings.left_out
+        ]
         if self.total == 0:
             raise DomainError(
                 "no_rows",
@@ -191,18 +227,22 @@ class _Import:
 
     def run(self, plan: list[PlannedColumn], from_csv: bool, block) -> None:
         """Plan and apply every row, in the caller's transaction."""
-        self.reader = RowReader(
-            plan, from_csv=from_csv, match=self.match, tz=zoneinfo.ZoneInfo(settings.TIME_ZONE)
-        )
         self.ctx = customer_services.planning_context(
             actor=self.actor, block=block, taken=self.taken
+        )
+        self.reader = RowReader(
+            plan,
+            from_csv=from_csv,
+            match=self.match,
+            tz=zoneinfo.ZoneInfo(settings.TIME_ZONE),
+            default_country=self.ctx.region,
         )
         self.first_row_of: dict[int, int] = {}
         if self.progress:
             self.progress(0, self.total)
         writer = customer_services.BulkApply(self.ctx)
         try:
-            with open_table(self.path, separator=self.separator) as table:
+            with self._open() as table:
                 batch: list[PendingRow] = []
                 for row_no, cells in table.rows:
                     if is_blank(cells):
@@ -240,7 +280,7 @@ class _Import:
             given, blank = pending.data, set(pending.blank)
             data = {
                 f: given.get(f, "")
-                for f in self.reader.field_order
+                for f in self.reader.update_order
                 if f != "number" and (f in given or f in blank)
             }
             pending.plan = customer_services.plan_update(ctx=self.ctx, customer=customer, data=data)
@@ -377,6 +417,41 @@ class _Import:
                     self.result.add_duplicate(self._problem(pending, fld, message, "duplicate"))
 
 
+def check_import_file(
+    *,
+    actor: Actor,
+    path: Path,
+    mapping: Mapping[str, str | None] | None = None,
+    match: str = "number",
+    separator: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    language: str = "de",
+) -> ImportResult:
+    """Read a file through as the import will (its encoding to the end, its headings,
+    the columns that hold data, its rows) without checking or writing a customer; raises
+    the DomainError the import would. The result holds the row count and the notices."""
+    run = _Import(
+        actor=actor,
+        path=path,
+        mode="all-or-nothing",
+        match=match,
+        dry_run=True,
+        mapping=mapping,
+        separator=separator,
+        language=language,
+        progress=None,
+        should_cancel=None,
+        batch_size=1000,
+        sheet=sheet,
+        header_row=header_row,
+    )
+    with translation.override(language):
+        run.prescan()
+    run.result.rows = run.total
+    return run.result
+
+
 def import_customers(
     *,
     actor: Actor,
@@ -390,12 +465,53 @@ def import_customers(
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
     batch_size: int = 1000,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> ImportResult:
     """Import customers from a CSV, XLSX or our own ZIP export.
 
+    `sheet` (name or number from 1) and `header_row` (as the spreadsheet numbers rows)
+    say where the customers are; by default the first sheet with known headings in its
+    first 20 rows, and the first such row.
+
     All-or-nothing (the default) keeps nothing if any row is bad; "valid-rows" keeps the
-    good rows. A dry run checks everything and keeps nothing. Problems are in the result.
+    good rows. A dry run checks everything and keeps nothing. Problems are in the result,
+    worded in `language` (de or en).
     """
+    with translation.override(language):
+        return _import_customers(
+            actor=actor,
+            path=path,
+            mode=mode,
+            match=match,
+            dry_run=dry_run,
+            mapping=mapping,
+            separator=separator,
+            language=language,
+            progress=progress,
+            should_cancel=should_cancel,
+            batch_size=batch_size,
+            sheet=sheet,
+            header_row=header_row,
+        )
+
+
+def _import_customers(
+    *,
+    actor: Actor,
+    path: Path,
+    mode: str,
+    match: str,
+    dry_run: bool,
+    mapping: Mapping[str, str | None] | None,
+    separator: str | None,
+    language: str,
+    progress: Progress | None,
+    should_cancel: ShouldCancel | None,
+    batch_size: int,
+    sheet: str | None,
+    header_row: int | None,
+) -> ImportResult:
     actor.require("customers.import", _("You may not import customers."))
     if mode not in MODES:
         raise DomainError(
@@ -423,6 +539,8 @@ def import_customers(
         progress=progress,
         should_cancel=should_cancel,
         batch_size=batch_size,
+        sheet=sheet,
+        header_row=header_row,
     )
     plan, from_csv = run.prescan()
     run.load_base()

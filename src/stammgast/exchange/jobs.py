@@ -142,7 +142,7 @@ def run_job(*, job_id: int, tenant_id: int | None = None, actor: Actor | None = 
         except Cancelled:
             state, error = Job.State.CANCELLED, _("Cancelled; nothing was changed.")
         except DomainError as exc:
-            state, error = Job.State.FAILED, str(exc)
+            state, error = Job.State.FAILED, _one_line(exc)
         except Exception:
             log.exception("Exchange job %s failed", job.pk)
             state, error = (
@@ -175,6 +175,7 @@ def _run_export(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any
         language=job.language,
         zip_threshold=threshold,
         separator=job.params.get("separator") or DEFAULT_SEPARATOR,
+        extra_columns=job.params.get("extra_columns") or (),
         progress=progress,
         should_cancel=progress.should_cancel,
     )
@@ -186,6 +187,15 @@ def _run_export(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any
     }
 
 
+def _one_line(exc: DomainError) -> str:
+    """A refusal on one line, each thing said once (a field's message that repeats the
+    message is not said again)."""
+    parts = [exc.message]
+    for fld, messages in exc.fields.items():
+        parts += [f"{fld}: {m}" for m in messages if m != exc.message]
+    return "; ".join(parts)
+
+
 def _run_import(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any]:
     params = job.params
     result = import_customers(
@@ -195,6 +205,8 @@ def _run_import(job: Job, actor: Actor, progress: _JobProgress) -> dict[str, Any
         match=params.get("match", "number"),
         dry_run=bool(params.get("dry_run")),
         mapping=params.get("mapping") or None,
+        sheet=params.get("sheet") or None,
+        header_row=params.get("header_row"),
         language=job.language,
         progress=progress,
         should_cancel=progress.should_cancel,

@@ -9,19 +9,26 @@ for everything else, which also words every refusal.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gettext
 import operator
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import phonenumbers
+import pycountry
 
 from stammgast.tenants.models import MAX_CUSTOMER_NUMBER
 
 from .columns import (
     CODE,
     DATETIME,
+    NAMES,
     TEXT,
     TIMESTAMP_FIELDS,
     CellInvalid,
+    Salutation,
     read_cell,
     restore,
 )
@@ -113,7 +120,7 @@ def _memo_reader(kind: str):
 
 
 def _cell_reader(kind: str, from_csv: bool):
-    if not from_csv:
+    if not from_csv or kind == NAMES:  # a list of names is not shared between rows
         return lambda raw: read_cell(kind, raw, from_csv=False)
     if kind in (TEXT, CODE):
         return _read_csv_text
@@ -141,13 +148,104 @@ class PendingRow:
         self.plan: Any = None
 
 
+# --- values a spreadsheet changed --------------------------------------------------------
+
+# Countries whose postcodes are a fixed number of digits: a spreadsheet that took one for a
+# number dropped its leading zeros (01067 -> 1067, 00118 -> 118).
+POSTCODE_DIGITS = {
+    "DE": 5,
+    "FR": 5,
+    "IT": 5,
+    "ES": 5,
+    "FI": 5,
+    "HR": 5,
+    "AT": 4,
+    "CH": 4,
+    "LI": 4,
+    "DK": 4,
+    "BE": 4,
+    "LU": 4,
+    "NO": 4,
+    "HU": 4,
+    "SI": 4,
+}
+PHONE_FIELDS = ("phone_private", "phone_business", "mobile", "fax")
+
+
+@functools.lru_cache(maxsize=1)
+def _german_country_names() -> dict[str, str]:
+    """Deutschland -> DE, Österreich -> AT ...: German offices write the country's name."""
+    german = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"])
+    names = {}
+    for country in pycountry.countries:
+        for name in (country.name, getattr(country, "common_name", None)):
+            if name:
+                names[german.gettext(name).casefold()] = country.alpha_2
+    return names
+
+
+@functools.lru_cache(maxsize=1024)
+def country_code(value: str) -> str | None:
+    """The ISO code of a country as a file names it (DE, DEU, Germany, Deutschland), None
+    if unknown."""
+    try:
+        return pycountry.countries.lookup(value.strip()).alpha_2
+    except LookupError:
+        return _german_country_names().get(value.strip().casefold())
+
+
+def padded_postcode(postcode: str, country: str | None) -> str:
+    """A postcode with the leading zeros a spreadsheet dropped, for the country's length."""
+    length = POSTCODE_DIGITS.get(country or "")
+    if length and postcode.isascii() and postcode.isdigit() and len(postcode) < length:
+        return postcode.zfill(length)
+    return postcode
+
+
+@functools.lru_cache(maxsize=4096)
+def restored_phone(digits: str, region: str) -> str:
+    """A phone number a spreadsheet took for a number (1511234567, 4915112345678) with the
+    leading 0 or + it lost, where that makes a valid number of the region; else as it is,
+    for the cleaner to refuse with its own words."""
+    if not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
+        return digits
+    for candidate, where in (("0" + digits, region), ("+" + digits, None)):
+        try:
+            number = phonenumbers.parse(candidate, where)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return candidate
+    return digits
+
+
 class RowReader:
     """Reads the rows of one file by its planned columns into PendingRows."""
 
-    def __init__(self, plan: list[PlannedColumn], *, from_csv: bool, match: str, tz) -> None:
+    def __init__(
+        self,
+        plan: list[PlannedColumn],
+        *,
+        from_csv: bool,
+        match: str,
+        tz,
+        default_country: str = "DE",
+    ) -> None:
         self.match = match
         self.tz = tz
+        self.default_country = default_country
         self.field_order = [p.column.field for p in plan]
+        # A salutation column fills the gender, the kind and the title, each only where the
+        # file has no column of its own for it.
+        self.from_salutation: tuple[str, ...] = ()
+        if "salutation" in self.field_order:
+            self.from_salutation = tuple(
+                f for f in ("gender", "kind", "title") if f not in self.field_order
+            )
+        self.update_order = [f for f in self.field_order if f != "salutation"] + list(
+            self.from_salutation
+        )
+        self.phone_fields = [f for f in PHONE_FIELDS if f in self.field_order]
         self.header_of = {p.column.field: p.header for p in plan}
         self.index_of = {p.column.field: p.index for p in plan}
         self.width = max(p.index for p in plan) + 1 if plan else 0
@@ -197,7 +295,33 @@ class RowReader:
                 del data[fld]
             else:
                 data[fld] = value
+        salutation = data.pop("salutation", None)
+        if salutation is not None:
+            self._fill_from_salutation(data, salutation)
+        if "postcode" in data or "country" in data or self.phone_fields:
+            self._restore_numbers(data)
         return pending
+
+    def _fill_from_salutation(self, data: dict[str, Any], salutation: Salutation) -> None:
+        for fld in self.from_salutation:
+            value = getattr(salutation, fld)
+            if value:
+                data[fld] = value
+
+    def _restore_numbers(self, data: dict[str, Any]) -> None:
+        country = data.get("country")
+        if country:
+            country = country_code(country)
+            if country:
+                data["country"] = country  # the code of a name in German, too
+        else:
+            country = self.default_country
+        if "postcode" in data:
+            data["postcode"] = padded_postcode(data["postcode"], country)
+        for fld in self.phone_fields:
+            value = data.get(fld)
+            if value and value[0] != "0" and value[0] != "+":
+                data[fld] = restored_phone(value.strip(), country or self.default_country)
 
     def raw_value(self, pending: PendingRow, fld: str) -> str:
         index = self.index_of.get(fld)

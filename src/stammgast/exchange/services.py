@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,13 @@ from stammgast.core.errors import DomainError, NotFound
 from stammgast.customers.filters import CustomerFilter
 from stammgast.tenants.actor import Actor
 
+from .columns import EXPORT_COLUMNS, OPTIONAL_EXPORT_COLUMNS  # noqa: F401 - for the pages
 from .exporting import (  # noqa: F401 - use cases of this app
     DEFAULT_SEPARATOR,
     ZIP_THRESHOLD,
     check_export_options,
     count_customers_for_export,
+    export_columns,
     export_customers,
     export_format,
 )
@@ -44,6 +46,8 @@ from .tasks import run_exchange_job
 
 INLINE_EXPORT_ROWS = 5_000
 INLINE_IMPORT_BYTES = 1024 * 1024
+# The heading row a user may name: a sheet's title rows are a handful, not thousands.
+MAX_HEADER_ROW = 1000
 
 
 def _owner_fields(actor: Actor) -> dict[str, Any]:
@@ -66,18 +70,25 @@ def start_export(
     separator: str = DEFAULT_SEPARATOR,
     zip_threshold: int = ZIP_THRESHOLD,
     inline_rows: int = INLINE_EXPORT_ROWS,
+    extra_columns: Sequence[str] = (),
 ) -> Job:
     """Create an export job; small ones are done before this returns, big ones queued.
 
     Everything the job will need is checked here: a bad option is refused now, naming the
     field, not found later by a failed job."""
     check_export_options(separator=separator, language=language)
+    extra = [c.field for c in export_columns(list(extra_columns))[len(EXPORT_COLUMNS) :]]
     total = count_customers_for_export(actor=actor, f=f)
     job = Job.objects.create(
         tenant=actor.tenant,
         kind=Job.Kind.EXPORT,
         language=language if language in ("de", "en") else "de",
-        params={"filter": f.as_dict(), "separator": separator, "zip_threshold": zip_threshold},
+        params={
+            "filter": f.as_dict(),
+            "separator": separator,
+            "zip_threshold": zip_threshold,
+            "extra_columns": extra,
+        },
         rows_total=total,
         **_owner_fields(actor),
     )
@@ -100,15 +111,17 @@ def start_import(
     mapping: Mapping[str, str | None] | None = None,
     language: str = "de",
     inline_bytes: int = INLINE_IMPORT_BYTES,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> Job:
     """Keep the uploaded file with a new job; check its headings now, import now or queued.
 
     `upload` is a Django UploadedFile (or any object with `size` and `chunks()`).
     """
     actor.require("customers.import", _("You may not import customers."))
-    from .headings import mapping_errors, plan_columns
-    from .importing import MATCHES, MODES
-    from .readers import check_upload_size, open_table
+    from .headings import mapping_errors
+    from .importing import MATCHES, MODES, check_import_file
+    from .readers import check_upload_size
 
     errors = {}
     if mode not in MODES:
@@ -118,6 +131,12 @@ def start_import(
     if language not in ("de", "en"):
         errors["language"] = _("Choose one of: %(v)s.") % {"v": "de, en"}
     errors.update(mapping_errors(mapping))
+    if sheet is not None and (not isinstance(sheet, str) or len(sheet) > 100):
+        errors["sheet"] = _("A sheet's name or number, at most 100 characters.")
+    if header_row is not None and not (
+        isinstance(header_row, int) and 1 <= header_row <= MAX_HEADER_ROW
+    ):
+        errors["header_row"] = _("A row number from 1 to %(n)d.") % {"n": MAX_HEADER_ROW}
     if errors:
         raise DomainError(
             "invalid_import", _("The import's options are not valid."), fields=errors, status=422
@@ -127,7 +146,14 @@ def start_import(
         tenant=actor.tenant,
         kind=Job.Kind.IMPORT,
         language=language if language in ("de", "en") else "de",
-        params={"mode": mode, "match": match, "dry_run": dry_run, "mapping": mapping or {}},
+        params={
+            "mode": mode,
+            "match": match,
+            "dry_run": dry_run,
+            "mapping": mapping or {},
+            "sheet": sheet or None,
+            "header_row": header_row,
+        },
         source_name=Path(name or "upload").name[:255],
         **_owner_fields(actor),
     )
@@ -139,10 +165,17 @@ def start_import(
     job.source_file = str(source.relative_to(jobs_dir()))
     job.save(update_fields=["source_file"])
     try:
-        # Headings are checked at once: a file that needs a mapping or cannot be read is
-        # refused here, with the message, rather than as a failed job later.
-        with open_table(source) as table:
-            plan_columns(table.headers, mapping, match=match)
+        # The file is read through at once: one that cannot be read, needs a mapping or
+        # has no rows is refused here, with the message, rather than as a failed job later.
+        check_import_file(
+            actor=actor,
+            path=source,
+            mapping=mapping,
+            match=match,
+            sheet=sheet or None,
+            header_row=header_row,
+            language=language if language in ("de", "en") else "de",
+        )
     except DomainError:
         delete_job_files(job)
         job.delete()
@@ -183,11 +216,21 @@ def import_after_dry_run(*, actor: Actor, job_id: uuid.UUID | str) -> Job:
             mapping=dry.params.get("mapping") or {},
             language=dry.language,
             dry_run=False,
+            sheet=dry.params.get("sheet"),
+            header_row=dry.params.get("header_row"),
         )
     # The new job holds its own copy; without the dry run's, a second click imports nothing.
     delete_source_file(dry)
     Job.objects.filter(pk=dry.pk).update(source_file="")
     return job
+
+
+def import_fields() -> list[tuple[str, list[str]]]:
+    """The fields a column of an import can fill, each with the headings recognised for it
+    (ours in German and English, the field name, then other systems' spellings)."""
+    from .columns import IMPORT_COLUMNS, accepted_headings
+
+    return [(fld, accepted_headings(fld)) for fld in IMPORT_COLUMNS]
 
 
 def read_headings(*, actor: Actor, upload, name: str) -> list[str]:

@@ -20,21 +20,28 @@ from stammgast.customers.filters import FILTER_PARAMS, filter_in_words, parse_fi
 from stammgast.tenants.pages import render_page, staff_required
 
 from . import services
-from .columns import EXPORT_COLUMNS, IMPORT_COLUMNS, field_for_header
-from .headings import plan_columns
+from .columns import EXPORT_COLUMNS, IMPORT_COLUMNS, column_letter
+from .headings import plan_columns, read_headings
 from .models import Job
 from .readers import check_upload_size, open_table
 
 PREVIEW_ROWS = 5
+# The choice of a column with data that no heading or synonym names: not a field, not
+# "leave out"; the preview cannot be sent until someone decides.
+UNDECIDED = "?"
+_CHOICE_ERRORS = ("no_such_sheet", "no_heading_row", "invalid_header_row")
 
 
 def _language() -> str:
     return "en" if (translation.get_language() or "de").startswith("en") else "de"
 
 
-def _error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
+def _error_page(request: HttpRequest, exc: DomainError, retry: str = "") -> HttpResponse:
     return render_page(
-        request, "exchange/error.html", {"nav": "jobs", "error": exc}, status=exc.status
+        request,
+        "exchange/error.html",
+        {"nav": "jobs", "error": exc, "retry": retry},
+        status=exc.status,
     )
 
 
@@ -55,6 +62,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
                 f=f,
                 language=_language(),
                 separator=params.get("separator") or services.DEFAULT_SEPARATOR,
+                extra_columns=params.getlist("extra_columns"),
             )
             return redirect("exchange:job", job_id=job.uid)
     except DomainError as exc:
@@ -67,6 +75,9 @@ def export_start(request: HttpRequest) -> HttpResponse:
             "total": total,
             "format": services.export_format(total).upper(),
             "threshold": services.ZIP_THRESHOLD,
+            "optional_columns": [
+                (c.field, c.header(_language())) for c in services.OPTIONAL_EXPORT_COLUMNS
+            ],
             "settings": f.as_dict(),
             "params": {k: params.get(k) for k in FILTER_PARAMS if params.get(k)},
             "back": reverse("portal:customers:list")
@@ -208,26 +219,59 @@ def check_upload_size_limit_mb() -> int:
     return max_upload_bytes() // (1024 * 1024)
 
 
+def _where(params) -> dict:
+    """The sheet and heading row the user chose in the preview (none: found by the reader)."""
+    sheet = (params.get("sheet") or "").strip()[:100] or None
+    row = (params.get("header_row") or "").strip()
+    if row and not (row.isdigit() and 1 <= int(row) <= services.MAX_HEADER_ROW):
+        raise DomainError(
+            "invalid_header_row",
+            _("A row number from 1 to %(n)d.") % {"n": services.MAX_HEADER_ROW},
+            fields={"header_row": _("Not valid.")},
+            status=422,
+        )
+    return {"sheet": sheet, "header_row": int(row) if row else None}
+
+
 @staff_required
 def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     actor = request.actor
     try:
         actor.require("customers.import", _("You may not import customers."))
         path = _pending_file(request, token)
-        with open_table(path) as table:
+        params = request.POST if request.method == "POST" else request.GET
+        where = _where(params)
+        with open_table(path, **where) as table:
             headers = [str(h) for h in table.headers]
+            found = {
+                "sheet": table.sheet,
+                "sheet_names": table.sheet_names,
+                "header_row": table.header_row,
+            }
             sample = []
             for _row, cells in table.rows:
                 sample.append([str(c) if c is not None else "" for c in cells])
                 if len(sample) >= PREVIEW_ROWS:
                     break
     except DomainError as exc:
+        # A file that cannot be read is gone; a sheet or row chosen badly can be chosen again.
+        if "path" in locals() and exc.code in _CHOICE_ERRORS:
+            return _error_page(request, exc, retry=request.path)
         if "path" in locals():
             shutil.rmtree(path.parent, ignore_errors=True)
         return _error_page(request, exc)
 
     error = None
-    chosen = {i: field_for_header(h) or "" for i, h in enumerate(headers)}
+    # Every recognised column gets its field; a column nobody knows that holds data gets
+    # no choice at all, so that it cannot be left out without a word ("?" below).
+    headings = read_headings(headers)
+    proposed = headings.proposed()
+    notes = {c.index: c.reason for c in headings.left_out}
+    with_data = {i for row in sample for i, value in enumerate(row) if value.strip()}
+    undecided = {i for i, _h in headings.unknown if i in with_data}
+    chosen = {
+        i: proposed.get(i) or (UNDECIDED if i in undecided else "") for i in range(len(headers))
+    }
     options = {
         "mode": "all-or-nothing",
         "match": "number",
@@ -242,6 +286,19 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
         }
         mapping = {h: (chosen[i] or None) for i, h in enumerate(headers) if h.strip()}
         try:
+            open_columns = [
+                f"{column_letter(i)} ({headers[i]})"
+                for i, value in chosen.items()
+                if value == UNDECIDED
+            ]
+            if open_columns:
+                raise DomainError(
+                    "mapping_needed",
+                    _("Choose a field or “leave out” for every marked column: %(cols)s.")
+                    % {"cols": ", ".join(open_columns)},
+                    fields={"mapping": _("Give a column mapping.")},
+                    status=422,
+                )
             plan_columns(headers, mapping, match=options["match"])
             with path.open("rb") as fh:
                 upload = File(fh, name=path.name)
@@ -251,6 +308,8 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
                     name=path.name,
                     mapping=mapping,
                     language=_language(),
+                    sheet=found["sheet"] or None,
+                    header_row=found["header_row"],
                     **options,
                 )
             shutil.rmtree(path.parent, ignore_errors=True)
@@ -263,6 +322,8 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             "index": i,
             "header": h,
             "chosen": chosen.get(i, ""),
+            "undecided": chosen.get(i) == UNDECIDED,
+            "note": notes.get(i, ""),
             "values": [row[i] if i < len(row) else "" for row in sample],
         }
         for i, h in enumerate(headers)
@@ -278,6 +339,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             "options": options,
             "error": error,
             "export_columns": EXPORT_COLUMNS,
+            **found,
         },
         status=error.status if error else 200,
     )

@@ -25,8 +25,10 @@ from .columns import (
     INTEGER,
     KIND,
     KIND_LABELS,
+    NAMES,
     PAYMENT,
     PAYMENT_LABELS,
+    PERCENT,
     TEXT,
     XLSX_DATE_FORMATS,
     XLSX_DATETIME_FORMATS,
@@ -36,10 +38,10 @@ from .columns import (
 )
 
 # Column widths in characters, so the file opens readable without resizing.
-_WIDTHS = {CODE: 16, INTEGER: 10, DATE: 12, DATETIME: 20}
+_WIDTHS = {CODE: 16, INTEGER: 10, PERCENT: 10, DATE: 12, DATETIME: 20}
 
 Tick = Callable[[int], None]
-# First characters that may make a text cell a formula (see columns.needs_neutralising).
+# First characters that get an apostrophe in front (see columns.neutralise).
 _FIRST_DANGER = frozenset("=+-@\t\r'")
 
 
@@ -51,7 +53,7 @@ def _sheet_columns(columns: Sequence[Column], language: str) -> list[xlsx.SheetC
         PAYMENT: PAYMENT_LABELS[language],
         KIND: KIND_LABELS[language],
     }
-    kinds = {INTEGER: xlsx.NUMBER, DATE: xlsx.DATE, DATETIME: xlsx.DATETIME}
+    kinds = {INTEGER: xlsx.NUMBER, PERCENT: xlsx.NUMBER, DATE: xlsx.DATE, DATETIME: xlsx.DATETIME}
     out = []
     for column in columns:
         header = column.header(language)
@@ -62,6 +64,7 @@ def _sheet_columns(columns: Sequence[Column], language: str) -> list[xlsx.SheetC
                 width=max(_WIDTHS.get(column.kind, 18), len(header) + 2),
                 as_text=column.kind == CODE,
                 labels=labels.get(column.kind),
+                double_apostrophe=column.kind in (TEXT, CODE, NAMES),
             )
         )
     return out
@@ -183,25 +186,20 @@ def write_table_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence
 
 _PG_DATE = {"de": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
 _PG_DATETIME = {"de": "DD.MM.YYYY HH24:MI:SS", "en": "YYYY-MM-DD HH24:MI:SS"}
-# The same rule as columns._DANGEROUS, in PostgreSQL's regular-expression dialect.
-_PG_DANGEROUS = "^'*[-=+@\t\r]"
 
 
 def _pg_expression(column: Column, language: str, params: list) -> str:
     from .columns import label_value
 
-    ref = f'sub."{column.field}"'
+    ref = f'sub."{column.export_name}"'
     kind = column.kind
-    if kind in (TEXT, CODE):
+    if kind in (TEXT, CODE, NAMES):
         if column.field == "number":
             return f"{ref}::text"
-        # The cheap first-character test spares most rows the regular expression.
-        params += [list(_FIRST_DANGER), _PG_DANGEROUS]
-        return (
-            f"CASE WHEN left({ref}, 1) = ANY(%s) AND {ref} ~ %s "
-            f"THEN '''' || {ref} ELSE NULLIF({ref}, '') END"
-        )
-    if kind == INTEGER:
+        # The same rule as columns.neutralise: the first character decides.
+        params.append(list(_FIRST_DANGER))
+        return f"CASE WHEN left({ref}, 1) = ANY(%s) THEN '''' || {ref} ELSE NULLIF({ref}, '') END"
+    if kind in (INTEGER, PERCENT):
         return f"{ref}::text"
     if kind == DATE:
         params.append(_PG_DATE[language])
@@ -251,11 +249,11 @@ def rows_from_postgres(
     params: list = []
     select = []
     for column in columns:
-        ref = f'sub."{column.field}"'
+        ref = f'sub."{column.export_name}"'
         if column.kind == DATETIME:
             params.append(settings.TIME_ZONE)
             select.append(f"date_trunc('second', {ref} AT TIME ZONE %s)")
-        elif column.kind in (TEXT, CODE):
+        elif column.kind in (TEXT, CODE, NAMES):
             select.append(f"{ref}::text")
         else:
             select.append(ref)
@@ -308,10 +306,14 @@ def write_zip_from_postgres(
                 connection.connection.cursor() as cursor,
                 cursor.copy(statement, [*params, *inner_params]) as copy,
             ):
-                # One COPY message per row; hand them to the compressor in larger pieces.
+                # One COPY message per row (PostgreSQL's protocol says so), ending in LF;
+                # the rows get CRLF like the heading and the Python writer's rows, as Excel
+                # writes them (a line break inside a quoted value stays as it is). Handed
+                # to the compressor in larger pieces.
                 buffer = bytearray()
                 for data in copy:
                     buffer += data
+                    buffer[-1:] = b"\r\n"
                     count += 1
                     if count % 1000 == 0:
                         binary.write(buffer)

@@ -54,6 +54,9 @@ class SheetColumn:
     width: float | None = None  # in characters; None: Excel's default
     as_text: bool = False  # format "@": digits stay text (leading zeros), also when typed in
     labels: Mapping[Any, str] | None = None  # text shown for a value (TEXT only)
+    # A leading apostrophe doubled: a reader that drops one (as the import does) gets the
+    # text back as it was.
+    double_apostrophe: bool = False
 
 
 # --- styles ---------------------------------------------------------------------------
@@ -191,7 +194,10 @@ def _cell_tail(column: SheetColumn, value: Any) -> str:
     if kind == TEXT:
         if column.labels is not None:
             value = column.labels.get(value, value)
-        return _string_tail(str(value), text_style)
+        value = str(value)
+        if column.double_apostrophe and value[:1] == "'":
+            value = "'" + value
+        return _string_tail(value, text_style)
     if kind == NUMBER:
         if isinstance(value, bool):
             value = int(value)

@@ -9,16 +9,19 @@ from django.utils.translation import gettext as _
 from stammgast.core.tenancy import tenant_scope
 from stammgast.customers.filters import FILTER_PARAMS, parse_filter
 from stammgast.exchange import services
-from stammgast.exchange.console import ProgressBar
+from stammgast.exchange.console import EndsQuietly, ProgressBar
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.commands import TenantCommand
 
 
-class Command(TenantCommand):
+class Command(EndsQuietly, TenantCommand):
     help = (
         "Export a tenant's customers (optionally filtered): below the ZIP threshold one XLSX "
         "file, from it on a ZIP with two CSV files (customers and the filter)."
     )
+
+    def stopped_message(self) -> str:
+        return _("Stopped; the file is not complete.")
 
     def add_arguments(self, parser):
         parser.add_argument("tenant", help="tenant slug")
@@ -30,6 +33,12 @@ class Command(TenantCommand):
             "--separator", default=services.DEFAULT_SEPARATOR, help="CSV separator (default ;)"
         )
         parser.add_argument("--zip-threshold", type=int, default=services.ZIP_THRESHOLD)
+        parser.add_argument(
+            "--extra-columns",
+            default="",
+            help="optional columns after the 31 standard ones, comma-separated: "
+            + ",".join(c.field for c in services.OPTIONAL_EXPORT_COLUMNS),
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
@@ -56,6 +65,7 @@ class Command(TenantCommand):
                 zip_threshold=opts["zip_threshold"],
                 separator=separator,
                 progress=progress,
+                extra_columns=[c.strip() for c in opts["extra_columns"].split(",") if c.strip()],
             )
         self.stdout.write(
             _("%(n)d customers exported to %(path)s.") % {"n": result.rows, "path": path}

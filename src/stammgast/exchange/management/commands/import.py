@@ -6,16 +6,17 @@ import json
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from stammgast.core.tenancy import tenant_scope
 from stammgast.exchange import services
-from stammgast.exchange.console import ProgressBar
+from stammgast.exchange.console import EndsQuietly, ProgressBar
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.commands import TenantCommand
 
 
-class Command(TenantCommand):
+class Command(EndsQuietly, TenantCommand):
     help = (
         "Import customers. All-or-nothing by default; --mode valid-rows keeps the good rows. "
         "--match number updates customers with the same number, --match new numbers every "
@@ -23,20 +24,49 @@ class Command(TenantCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("tenant", help="tenant slug")
-        parser.add_argument("file", help="CSV, XLSX or a ZIP exported by stammgast")
+        parser.add_argument("tenant", nargs="?", help="tenant slug")
+        parser.add_argument("file", nargs="?", help="CSV, XLSX or a ZIP exported by stammgast")
+        parser.add_argument(
+            "--list-fields",
+            action="store_true",
+            help="print the fields a column can fill and the headings recognised for each",
+        )
         parser.add_argument("--dry-run", action="store_true", help="check only, change nothing")
         parser.add_argument(
             "--mode", choices=["all-or-nothing", "valid-rows"], default="all-or-nothing"
         )
         parser.add_argument("--match", choices=["number", "new"], default="number")
-        parser.add_argument("--mapping", help='JSON file {"their heading": "field"}')
+        parser.add_argument(
+            "--mapping",
+            help='JSON file {"their heading": "field name or heading", "other": null}',
+        )
         parser.add_argument("--separator", help="CSV separator (detected if not given)")
+        parser.add_argument(
+            "--sheet",
+            help="the workbook's sheet, by name or number from 1 "
+            "(default: the first with known headings)",
+        )
+        parser.add_argument(
+            "--header-row",
+            type=int,
+            help="the row of the headings as the spreadsheet numbers it "
+            "(default: found in the first 20 rows)",
+        )
         parser.add_argument("--report", help="write the error report here (.csv or .xlsx)")
         parser.add_argument("--language", choices=["de", "en"], default="de")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
+        # Every message, the import's and this command's own, in the language asked for.
+        with translation.override(opts["language"]):
+            self._handle(**opts)
+
+    def _handle(self, **opts):
+        if opts["list_fields"]:
+            self._list_fields()
+            return
+        if not opts["tenant"] or not opts["file"]:
+            raise CommandError(_("Give the tenant and the file to import."), returncode=2)
         tenant = self.tenant_arg(opts["tenant"])
         path = Path(opts["file"])
         if not path.is_file():
@@ -72,6 +102,8 @@ class Command(TenantCommand):
                 separator=separator,
                 language=opts["language"],
                 progress=progress,
+                sheet=opts["sheet"],
+                header_row=opts["header_row"],
             )
         if opts["report"]:
             report = Path(opts["report"])
@@ -79,6 +111,8 @@ class Command(TenantCommand):
             services.write_import_report(
                 result=result, path=report, fmt=fmt, language=opts["language"]
             )
+        for line in result.left_out:
+            self.stderr.write(line)
         for p in result.errors[:20]:
             self.stderr.write(
                 _("Row %(row)d, %(col)s (%(value)s): %(msg)s")
@@ -88,8 +122,12 @@ class Command(TenantCommand):
             self.stderr.write(_("... %(n)d more problems.") % {"n": result.errors_total - 20})
         for p in result.duplicates[:20]:
             self.stderr.write(
-                _("Row %(row)d, %(col)s: %(msg)s")
-                % {"row": p.row, "col": p.column, "msg": p.message}
+                _("Row %(row)d, %(col)s (%(value)s): %(msg)s")
+                % {"row": p.row, "col": p.column, "value": p.value, "msg": p.message}
+            )
+        if result.duplicates_total > 20:
+            self.stderr.write(
+                _("... %(n)d more possible duplicates.") % {"n": result.duplicates_total - 20}
             )
         self.stdout.write(
             _(
@@ -115,3 +153,7 @@ class Command(TenantCommand):
                 % {"n": result.errors_total, "rows": result.failed_rows},
                 returncode=2,
             )
+
+    def _list_fields(self) -> None:
+        for fld, headings in services.import_fields():
+            self.stdout.write(f"{fld}: {', '.join(headings)}")
