@@ -30,15 +30,21 @@ pytestmark = [
 ]
 
 
-def pooler_transactions(database: str) -> int:
-    """PgBouncer's count of transactions it passed on for `database` (its admin console)."""
+def pooler_console() -> psycopg.Connection:
+    """PgBouncer's admin console."""
     real = settings.DATABASES_AS_CONFIGURED[POOLED]
-    with psycopg.connect(
+    return psycopg.connect(
         host=real["HOST"], port=real["PORT"], user=real["USER"], dbname="pgbouncer",
         autocommit=True, prepare_threshold=None,
-    ) as admin:  # fmt: skip
-        rows = admin.execute("SHOW STATS").fetchall()
-        columns = [c.name for c in admin.execute("SHOW STATS").description]
+    )  # fmt: skip
+
+
+def pooler_transactions(database: str) -> int:
+    """PgBouncer's count of transactions it passed on for `database`."""
+    with pooler_console() as admin:
+        cursor = admin.execute("SHOW STATS")
+        columns = [c.name for c in cursor.description]
+        rows = cursor.fetchall()
     stats = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
     return int(stats.get(database, {}).get("total_xact_count", 0))
 
@@ -62,9 +68,15 @@ def through_pooler():
     try:
         yield connection
     finally:
+        database = connection.settings_dict["NAME"]
         connection.close()
         connection.settings_dict = mirrored
         records._NOT_PREPARING.discard(POOLED)
+        # PgBouncer keeps its server connections to the test database open; drop them, so
+        # that the test run can drop the database at its end.
+        with pooler_console() as admin:
+            admin.execute(f'KILL "{database}"')
+            admin.execute(f'RESUME "{database}"')
 
 
 def test_a_tenant_behind_pgbouncer_works_and_its_traffic_goes_through_it(through_pooler):
