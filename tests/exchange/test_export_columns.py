@@ -33,7 +33,7 @@ def with_groups(admin_actor, some_customers):
             data={
                 "kind": "business",
                 "company_name": "Bäckerei Kühn GmbH",
-                "vat_id": "DE123456789",
+                "vat_id": "DE136695976",
                 "groups": ["Stammgäste", "Personal"],
                 "tags": ["vegan", "Fensterplatz"],
                 "blocked": True,
@@ -98,7 +98,7 @@ def test_every_optional_column_in_english_and_in_the_zip(tmp_path, admin_actor, 
     assert last[31:] == [
         "Business",
         "Bäckerei Kühn GmbH",
-        "DE123456789",
+        "DE136695976",
         "Personal, Stammgäste",
         "Fensterplatz, vegan",
         "Rechnung offen",
@@ -120,7 +120,7 @@ def test_a_business_customer_travels_with_its_extra_columns(
         moved = Customer.objects.get(company_name="Bäckerei Kühn GmbH")
         assert (moved.kind, moved.vat_id, moved.lock_text) == (
             "business",
-            "DE123456789",
+            "DE136695976",
             "Rechnung offen",
         )
         assert sorted(g.name for g in moved.groups.all()) == ["Personal", "Stammgäste"]
