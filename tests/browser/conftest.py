@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -43,13 +44,24 @@ def new_page(browser):
     """Open a page in a fresh browser context (own cookies) with a browser language."""
     contexts = []
 
+    in_flight: set = set()
+
     def make(locale: str = "en-US", width: int = 1280, height: int = 900):
         context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
         context.set_default_timeout(10_000)
+        context.on("request", lambda request: in_flight.add(request))
+        context.on("requestfinished", lambda request: in_flight.discard(request))
+        context.on("requestfailed", lambda request: in_flight.discard(request))
         contexts.append(context)
         return context.new_page()
 
     yield make
+    # Let the last click's requests finish on the server (a form sent by htmx, say): the
+    # test database is emptied next, which must not meet a request still writing.
+    pages = [page for context in contexts for page in context.pages]
+    deadline = time.monotonic() + 10
+    while in_flight and pages and time.monotonic() < deadline:
+        pages[0].wait_for_timeout(50)  # Playwright delivers the requests' ends meanwhile
     for context in contexts:
         context.close()
 

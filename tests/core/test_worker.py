@@ -45,7 +45,16 @@ def _wait_for(condition, seconds: float, what: str):
 @pytest.fixture
 def own_database(tmp_path):
     """Environment for processes with a migrated database of their own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "TEST_"))}
+    # One database of its own: not the clusters and replicas the PostgreSQL run configures.
+    own = (
+        "DJANGO_",
+        "PYTEST",
+        "TEST_",
+        "STAMMGAST_CLUSTERS",
+        "STAMMGAST_REPLICAS",
+        "STAMMGAST_TEST",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env["STAMMGAST_VAR_DIR"] = str(tmp_path / "var")
     env["LOG_LEVEL"] = "INFO"
     admin_url = os.environ.get("DATABASE_URL", "")

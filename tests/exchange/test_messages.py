@@ -108,7 +108,14 @@ def test_portal_in_english_reports_in_english(tenant):
 
 
 def _environment(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # The embedded SQLite, on its own: no clusters or replicas of the PostgreSQL run.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DATABASE_URL"
+        and not k.startswith(("STAMMGAST_CLUSTERS", "STAMMGAST_REPLICAS"))
+        and k != "STAMMGAST_TEST_MIRRORS"
+    }
     env["STAMMGAST_VAR_DIR"] = str(tmp_path / "var")
     return env
 
