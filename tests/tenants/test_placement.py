@@ -274,3 +274,16 @@ def test_the_command_line_creates_and_moves_a_tenant_and_refuses_bad_aliases(cap
     with pytest.raises(CommandError, match="nowhere.*default, second"):
         call_command("tenant", "move", "baer", "--to", "nowhere")
     assert TenantHome.objects.get(slug="baer").cluster == "default"
+
+
+def test_an_import_on_the_second_cluster_keeps_nothing_on_a_dry_run_and_all_for_real(
+    two_clusters, tmp_path
+):
+    _here, there = two_clusters
+    path = tmp_path / "gaeste.csv"
+    path.write_text("Name;Vorname\nLöwenherz;Richard\nBär;Balu\n", encoding="utf-8")
+    call_command("import", "loewe", str(path), "--dry-run")
+    assert last_names_on(SECOND, there.pk) == []
+    call_command("import", "loewe", str(path))
+    assert last_names_on(SECOND, there.pk) == ["Löwenherz", "Bär"]
+    assert last_names_on("default", there.pk) == []

@@ -83,6 +83,11 @@ def atomic(func: Callable | None = None, *, savepoint: bool = True, durable: boo
     return _atomic(savepoint, durable)
 
 
+def set_rollback(rollback: bool = True) -> None:
+    """Roll back the current cluster's innermost atomic block when it ends."""
+    transaction.set_rollback(rollback, using=current_database())
+
+
 def on_commit(callback: Callable[[], object], *, robust: bool = False) -> None:
     transaction.on_commit(callback, using=current_database(), robust=robust)
 

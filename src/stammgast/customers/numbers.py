@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from stammgast.core import db
@@ -174,7 +173,7 @@ def reserve_numbers(
         if keep and numbers:
             _move_counter(locked, block.counter_after)
         if not keep:
-            transaction.set_rollback(True)
+            db.set_rollback()
     return block
 
 

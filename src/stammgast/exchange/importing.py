@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -479,7 +478,22 @@ def import_customers(
     worded in `language` (de or en).
     """
     with translation.override(language):
-        return _import_customers(
+        actor.require("customers.import", _("You may not import customers."))
+        if mode not in MODES:
+            raise DomainError(
+                "invalid_mode",
+                _("Unknown import mode."),
+                status=400,
+                fields={"mode": _("Choose one of: %(v)s.") % {"v": ", ".join(MODES)}},
+            )
+        if match not in MATCHES:
+            raise DomainError(
+                "invalid_match",
+                _("Unknown way of matching customers."),
+                status=400,
+                fields={"match": _("Choose one of: %(v)s.") % {"v": ", ".join(MATCHES)}},
+            )
+        run = _Import(
             actor=actor,
             path=path,
             mode=mode,
@@ -494,73 +508,25 @@ def import_customers(
             sheet=sheet,
             header_row=header_row,
         )
-
-
-def _import_customers(
-    *,
-    actor: Actor,
-    path: Path,
-    mode: str,
-    match: str,
-    dry_run: bool,
-    mapping: Mapping[str, str | None] | None,
-    separator: str | None,
-    language: str,
-    progress: Progress | None,
-    should_cancel: ShouldCancel | None,
-    batch_size: int,
-    sheet: str | None,
-    header_row: int | None,
-) -> ImportResult:
-    actor.require("customers.import", _("You may not import customers."))
-    if mode not in MODES:
-        raise DomainError(
-            "invalid_mode",
-            _("Unknown import mode."),
-            status=400,
-            fields={"mode": _("Choose one of: %(v)s.") % {"v": ", ".join(MODES)}},
+        plan, from_csv = run.prescan()
+        run.load_base()
+        # The numbers for the rows without one, before the import's own transaction: a till
+        # creating a customer meanwhile waits for this short transaction only.
+        block = customer_services.reserve_numbers(
+            actor=actor, count=run.unnumbered, skip=run.claimed, keep=not dry_run
         )
-    if match not in MATCHES:
-        raise DomainError(
-            "invalid_match",
-            _("Unknown way of matching customers."),
-            status=400,
-            fields={"match": _("Choose one of: %(v)s.") % {"v": ", ".join(MATCHES)}},
-        )
-    run = _Import(
-        actor=actor,
-        path=path,
-        mode=mode,
-        match=match,
-        dry_run=dry_run,
-        mapping=mapping,
-        separator=separator,
-        language=language,
-        progress=progress,
-        should_cancel=should_cancel,
-        batch_size=batch_size,
-        sheet=sheet,
-        header_row=header_row,
-    )
-    plan, from_csv = run.prescan()
-    run.load_base()
-    # The numbers for the rows without one, before the import's own transaction: a till
-    # creating a customer meanwhile waits for this short transaction only.
-    block = customer_services.reserve_numbers(
-        actor=actor, count=run.unnumbered, skip=run.claimed, keep=not dry_run
-    )
-    keep = False
-    try:
-        with db.atomic():
-            run.run(plan, from_csv, block)
-            result = run.result
-            keep = not dry_run and (mode == "valid-rows" or result.errors_total == 0)
-            if not keep:
-                transaction.set_rollback(True)
-    finally:
-        if not dry_run:
-            if not keep:
-                block.used = 0
-            customer_services.release_unused_numbers(block)
-    result.applied = keep
-    return result
+        keep = False
+        try:
+            with db.atomic():
+                run.run(plan, from_csv, block)
+                result = run.result
+                keep = not dry_run and (mode == "valid-rows" or result.errors_total == 0)
+                if not keep:
+                    db.set_rollback()
+        finally:
+            if not dry_run:
+                if not keep:
+                    block.used = 0
+                customer_services.release_unused_numbers(block)
+        result.applied = keep
+        return result
