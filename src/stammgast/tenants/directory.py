@@ -16,13 +16,12 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.translation import gettext as _
 
+from stammgast.core.db import RETRY_AFTER_SECONDS
 from stammgast.core.errors import DomainError, NotFound
-from stammgast.core.tenancy import database_scope, tenant_scope
 
 from .models import Cluster, DirectoryName, Tenant, TenantHome
 
 DIRECTORY = DEFAULT_DB_ALIAS
-RETRY_AFTER_SECONDS = 5
 
 
 class TenantUnavailable(DomainError):
@@ -84,11 +83,6 @@ def _load(home: TenantHome) -> Tenant:
         raise NotFound(_("There is no such tenant.")) from None
 
 
-def tenant_by_id(tenant_id: int) -> Tenant:
-    """The tenant, read from its home cluster (so `tenant_scope` works there)."""
-    return _load(home_of(tenant_id))
-
-
 def tenant_by_slug(slug: str) -> Tenant:
     home = TenantHome.objects.using(DIRECTORY).filter(slug=slug).first()
     if home is None:
@@ -136,47 +130,9 @@ def directory_transaction() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def scope_of(tenant_id: int) -> Iterator[Tenant]:
-    """Activate the tenant with this id, read from its home (background jobs)."""
-    with tenant_scope(tenant_by_id(tenant_id)) as tenant:
-        yield tenant
-
-
-def is_read_only(tenant: Tenant) -> bool:
-    """While a tenant moves between clusters its writes wait (answered 503)."""
-    return (
-        TenantHome.objects.using(DIRECTORY)
-        .filter(pk=tenant.pk, state=TenantHome.State.MOVING)
-        .exists()
-    )
-
-
 def reachable(alias: str) -> bool:
     try:
         connections[alias].ensure_connection()
     except Exception:
         return False
     return True
-
-
-__all__ = [
-    "DIRECTORY",
-    "TenantUnavailable",
-    "add_name",
-    "check_cluster",
-    "cluster_aliases",
-    "database_for_api_key",
-    "database_for_username",
-    "database_scope",
-    "directory_transaction",
-    "home_of",
-    "is_read_only",
-    "move_names",
-    "name_taken",
-    "reachable",
-    "register_cluster",
-    "scope_of",
-    "tenant_by_id",
-    "tenant_by_slug",
-]

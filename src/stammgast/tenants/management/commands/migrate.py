@@ -4,10 +4,7 @@ from django.conf import settings
 from django.core.management.commands.migrate import Command as DjangoMigrate
 
 from stammgast.core.tenancy import database_scope
-
-
-def replica_aliases() -> set[str]:
-    return {alias for aliases in settings.STAMMGAST_REPLICAS.values() for alias in aliases}
+from stammgast.tenants.directory import cluster_aliases
 
 
 class Command(DjangoMigrate):
@@ -27,7 +24,7 @@ class Command(DjangoMigrate):
         if options["database"] is not None:
             return self.migrate(options["database"], *args, **options)
         # The directory ("default") first: the clusters' id spaces are recorded there.
-        for alias in [a for a in settings.DATABASES if a not in replica_aliases()]:
+        for alias in cluster_aliases():
             if options["verbosity"] >= 1 and len(settings.DATABASES) > 1:
                 self.stdout.write(self.style.MIGRATE_HEADING(f"Cluster {alias}:"))
             self.migrate(alias, *args, **options)
