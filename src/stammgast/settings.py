@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "stammgast.bills",
     "stammgast.exchange",
     "stammgast.portal",
+    "stammgast.privacy",
+    "stammgast.selfservice",
 ]
 
 MIDDLEWARE = [
@@ -355,7 +358,21 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# E-mail through one URL (dj-email-url): "console:" (the default: mails are printed),
+# "smtp://user:password@host:587/?tls=True", "smtps://...", "file:///folder", "memory:".
+EMAIL_URL = os.environ.get("EMAIL_URL", "console:")
+_email = dj_email_url.parse(EMAIL_URL)
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = 20
+if _email.get("EMAIL_FILE_PATH"):
+    # dj-email-url drops the leading slash of an absolute folder.
+    EMAIL_FILE_PATH = "/" + _email["EMAIL_FILE_PATH"].lstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "stammgast@localhost")
 
 NINJA_PAGINATION_PER_PAGE = 50

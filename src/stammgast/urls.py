@@ -14,6 +14,8 @@ urlpatterns = [
     path("ledger/", include(("stammgast.ledger.urls", "ledger"))),
     path("bills/", include(("stammgast.bills.urls", "bills"))),
     path("pricing/", include(("stammgast.pricing.urls", "pricing"))),
+    path("privacy/", include(("stammgast.privacy.urls", "privacy"))),
+    path("me/", include(("stammgast.selfservice.urls", "selfservice"))),
     path("", include("stammgast.portal.urls")),
 ]
 

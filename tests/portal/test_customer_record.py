@@ -41,7 +41,9 @@ def test_every_register_opens(tenant, staff_client, make_customer, register):
 def test_the_consents_register_says_none_are_recorded(tenant, staff_client, make_customer):
     customer = make_customer(tenant)
     page = staff_client("tenant_admin").get(f"/customers/{customer.number}/consents/")
-    assert "No consents recorded." in page.content.decode()
+    html = page.content.decode()
+    assert "No consent was given or revoked yet." in html
+    assert html.count("not asked") == 4  # newsletter, marketing, data processing, terms
 
 
 def test_the_third_party_memo_is_shown_but_not_editable(tenant, staff_client, make_customer):

@@ -79,6 +79,9 @@ class ListQuery(Schema):
     location: str | None = Field(None, description="customers this location may serve")
     blocked: str | None = Field(None, description="true | false")
     newsletter: str | None = Field(None, description="true | false")
+    consent: str | None = Field(
+        None, description="a consent purpose (newsletter, marketing, ...) the customers granted"
+    )
     price_level: str | None = Field(None, description="1-99")
     created_from: str | None = Field(None, description="YYYY-MM-DD")
     created_to: str | None = Field(None, description="YYYY-MM-DD")

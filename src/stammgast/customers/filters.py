@@ -9,7 +9,7 @@ with the same code and message, naming the parameter.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -57,6 +57,8 @@ class CustomerFilter:
     blocked: bool | None = None
     location: str | None = None
     newsletter: bool | None = None
+    # A consent purpose the customers have granted (privacy's consents).
+    consent: str | None = None
     price_level: int | None = None
     tag: str | None = None
     created_from: dt.date | None = None
@@ -130,6 +132,8 @@ def describe_filter(f: CustomerFilter) -> list[tuple[str, str]]:
                 either(f.newsletter, _("only with newsletter"), _("only without newsletter")),
             )
         )
+    if f.consent:
+        out.append((_("Consent given"), f.consent))
     if f.location:
         out.append((_("Location"), f.location))
     if f.price_level is not None:
@@ -239,6 +243,7 @@ def parse_filter(params: Mapping[str, Any], *, also: tuple[str, ...] = ()) -> Cu
         blocked=yes_no("blocked"),
         location=(text("location") or "").lower() or None,
         newsletter=yes_no("newsletter"),
+        consent=text("consent"),
         price_level=whole_number("price_level", 1, 99),
         tag=text("tag"),
         created_from=day("created_from"),
@@ -271,6 +276,25 @@ def served_at(*, location_id: Any = None, location_code: str | None = None) -> Q
     return Q(location_restricted=False) | Q(pk__in=links.values("customer_id"))
 
 
+# Who has granted a consent purpose, and which purposes there are: told by the app that
+# keeps consents (privacy).
+_consenting: list[Callable[[str], QuerySet]] = [lambda purpose: Customer.objects.none()]
+_consent_purposes: list[Callable[[], list[tuple[str, str]]]] = [list]
+
+
+def select_consenting(
+    select: Callable[[str], QuerySet], purposes: Callable[[], list[tuple[str, str]]]
+) -> None:
+    """Set how the `consent` filter finds the customers who granted a purpose (`select`
+    gives a query of their ids) and what purposes it offers ((key, label) pairs)."""
+    _consenting[0] = select
+    _consent_purposes[0] = purposes
+
+
+def consent_purposes() -> list[tuple[str, str]]:
+    return _consent_purposes[0]()
+
+
 def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
@@ -292,6 +316,8 @@ def apply_filter(qs: QuerySet[Customer], f: CustomerFilter) -> QuerySet[Customer
         qs = qs.filter(blocked=f.blocked)
     if f.newsletter is not None:
         qs = qs.filter(newsletter=f.newsletter)
+    if f.consent:
+        qs = qs.filter(pk__in=_consenting[0](f.consent))
     if f.price_level is not None:
         qs = qs.filter(price_level=f.price_level)
     if f.location:

@@ -24,7 +24,7 @@ from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, PaymentMethod
 
 from . import services
-from .filters import SORTS, CustomerFilter, parse_filter
+from .filters import SORTS, CustomerFilter, consent_purposes, parse_filter
 from .models import Customer, CustomerGroup, CustomerKind, FeatureDefinition, FeatureType, Gender
 from .validation import BLOCK_FIELDS, PAYMENT_FIELDS, country_choices, country_name
 
@@ -54,6 +54,7 @@ class CustomerFilterForm(forms.Form):
     )
     blocked = forms.ChoiceField(label=_("Blocked"), required=False, choices=YES_NO_ANY)
     newsletter = forms.ChoiceField(label=_("Newsletter"), required=False, choices=YES_NO_ANY)
+    consent = forms.ChoiceField(label=_("Consent given"), required=False)
     location = forms.ChoiceField(label=_("Location"), required=False)
     tag = forms.CharField(label=_("Tag"), required=False)
     created_from = forms.DateField(label=_("Created from"), required=False, widget=DATE_INPUT)
@@ -69,6 +70,7 @@ class CustomerFilterForm(forms.Form):
         self.fields["group"].choices = [("", _("all"))] + [
             (n, n) for n in CustomerGroup.objects.order_by("name").values_list("name", flat=True)
         ]
+        self.fields["consent"].choices = [("", _("any"))] + consent_purposes()
         self.fields["location"].choices = [("", _("all"))] + [
             (code, name)
             for code, name in Location.objects.order_by("name").values_list("code", "name")

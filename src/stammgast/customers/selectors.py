@@ -34,6 +34,9 @@ MAX_PAGE = 200
 def visible_customers(actor: Actor) -> QuerySet[Customer]:
     """The active tenant's customers this actor may see (location restrictions applied)."""
     qs = Customer.objects.all()
+    if actor.guest:
+        # A guest sees their own record and no other (none while registering).
+        qs = qs.filter(number=actor.own_customer) if actor.own_customer else qs.none()
     if actor.location_bound:
         qs = qs.filter(served_at(location_id=actor.location.pk))
     return qs
@@ -501,3 +504,11 @@ def customer_by_reference(*, actor: Actor, ref: Any) -> Customer:
         fields={"customer": _("Not valid.")},
         status=422,
     )
+
+
+def country_choices(language: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of every country, sorted by name in the language (for other apps'
+    forms)."""
+    from .validation import country_choices as choices
+
+    return choices(language)

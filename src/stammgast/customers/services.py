@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -104,6 +104,10 @@ def _model_defaults() -> dict[str, Any]:
 
 def _permission_errors(actor: Actor, fields: set[str]) -> dict[str, list[str]]:
     errors = FieldErrors()
+    if actor.editable_fields is not None:
+        for f in sorted(fields - actor.editable_fields):
+            errors.add(f, _("You may not change this field."))
+        fields = fields & actor.editable_fields
     if not actor.can("customers.change_payment"):
         for f in sorted(fields & PAYMENT_FIELDS):
             errors.add(f, _("You may not change payment information."))
@@ -564,7 +568,27 @@ def apply_plans(plans: list[CustomerPlan], *, ctx: PlanContext) -> list[Customer
     history += [_event(p, ctx, c.pk) for p, c in zip(creates, new, strict=True)]
     events.save_events(history)
     made = dict(zip(map(id, creates), new, strict=True))
-    return [made.get(id(p)) or p.customer if p.action != "unchanged" else None for p in plans]
+    applied = [made.get(id(p)) or p.customer if p.action != "unchanged" else None for p in plans]
+    _tell_applied(ctx, [(p, c.pk) for p, c in zip(plans, applied, strict=True) if c is not None])
+    return applied
+
+
+# Higher apps that keep something in step with customer changes (privacy: the newsletter
+# consent's log) learn of every applied batch here, inside its transaction.
+_applied_hooks: list[Callable[..., None]] = []
+
+
+def on_customers_applied(hook: Callable[..., None]) -> None:
+    """Call `hook(ctx=..., applied=[(plan, customer_id), ...])` after every applied batch
+    of plans, in the batch's transaction."""
+    if hook not in _applied_hooks:
+        _applied_hooks.append(hook)
+
+
+def _tell_applied(ctx: PlanContext, applied: list[tuple[CustomerPlan, int]]) -> None:
+    if applied:
+        for hook in _applied_hooks:
+            hook(ctx=ctx, applied=applied)
 
 
 class BulkApply:
@@ -580,6 +604,8 @@ class BulkApply:
         self.copy = db.connection().vendor == "postgresql"
         self.background = Background()
         self.references = ""
+        # The last batch written in the thread, told to the hooks once it is written.
+        self.written: list[tuple[CustomerPlan, int]] = []
         if self.copy:
             self.tables = {
                 "customers": _customers(),
@@ -593,9 +619,11 @@ class BulkApply:
     def wait(self) -> None:
         """Until the last batch is written: the connection is the caller's again."""
         self.background.wait()
+        written, self.written = self.written, []
+        _tell_applied(self.ctx, written)
 
     def apply(self, plans: list[CustomerPlan]) -> None:
-        self.background.wait()
+        self.wait()
         if not self.copy:
             apply_plans(plans, ctx=self.ctx)
             return
@@ -616,11 +644,14 @@ class BulkApply:
                 table.copy(raw, table.reserve_ids(raw, len(rows)), rows)
             rows = history + [_event(p, ctx, pk) for p, pk in zip(creates, ids, strict=True)]
             tables["events"].copy(raw, tables["events"].reserve_ids(raw, len(rows)), rows)
+            self.written = [(p, p.customer.pk) for p in updates] + list(
+                zip(creates, ids, strict=True)
+            )
 
         self.background.submit(work)
 
     def finish(self) -> None:
-        self.background.wait()
+        self.wait()
         defer_references(self.references)
 
     def close(self) -> None:

@@ -69,8 +69,6 @@ def add_customer_registers() -> None:
                  forms.MasterDataForm, group="master"),
         Register("settings", gettext_lazy("Settings"), fields, 15,
                  "customers.change", forms.SettingsForm, group="master"),
-        Register("consents", gettext_lazy("Consents"), "customers/registers/consents.html", 18,
-                 group="master"),
         Register("address", gettext_lazy("Address and contact"), fields, 20,
                  "customers.change", forms.AddressForm, group="contact"),
         Register("payment", gettext_lazy("Payment information"), fields, 30,

@@ -45,6 +45,7 @@ class ExportIn(Schema):
     blocked: Flag = None
     location: Text = None
     newsletter: Flag = None
+    consent: Text = None
     price_level: Whole = None
     tag: Text = None
     created_from: Day = None

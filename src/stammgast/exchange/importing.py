@@ -227,7 +227,7 @@ class _Import:
     def run(self, plan: list[PlannedColumn], from_csv: bool, block) -> None:
         """Plan and apply every row, in the caller's transaction."""
         self.ctx = customer_services.planning_context(
-            actor=self.actor, block=block, taken=self.taken
+            actor=self.actor.via("import"), block=block, taken=self.taken
         )
         self.reader = RowReader(
             plan,

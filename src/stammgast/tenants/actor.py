@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
@@ -80,6 +80,33 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
         "customers.restrict_locations",
     },
 }
+# A guest changes their own master data and consents and tops up their credit; payment
+# data, blocks, discounts, memos and the like stay with the business. The e-mail address
+# changes only through its own confirmed workflow, never as a plain field.
+GUEST_PERMISSIONS = {"customers.change", "credit.top_up"}
+GUEST_FIELDS = frozenset(
+    {
+        "title",
+        "first_name",
+        "last_name",
+        "company_name",
+        "gender",
+        "date_of_birth",
+        "street",
+        "postcode",
+        "city",
+        "care_of",
+        "po_box",
+        "country",
+        "phone_private",
+        "phone_business",
+        "mobile",
+        "newsletter",
+    }
+)
+# How the history names a guest's own change (stored, like "system", untranslated).
+GUEST_LABEL = "guest (self-service)"
+
 # A block records the rank of whoever set it; only that rank or a higher one lifts it.
 # Tills and integrations act with the rank of the staff who would do the same by hand.
 BLOCK_RANKS: dict[str, int] = {
@@ -106,6 +133,14 @@ class Actor:
     # True when the actor works for one location only and sees only the customers that
     # location may serve; false for head office staff and unbound API clients.
     location_bound: bool = False
+    # Where a change comes from, for the logs that name it (consents): "portal", "api",
+    # "import", "selfservice"; empty: told by who acts (see `channel_name`).
+    channel: str = ""
+    # A guest in the self-service area: the one customer they are (None while they
+    # register), and the fields they may change themselves (None: no such limit).
+    guest: bool = False
+    own_customer: int | None = None
+    editable_fields: frozenset[str] | None = None
 
     @classmethod
     def for_api_client(cls, client: ApiClient) -> Actor:
@@ -141,6 +176,38 @@ class Actor:
             permissions=frozenset(ROLE_PERMISSIONS[Role.TENANT_ADMIN]),
         )
 
+    @classmethod
+    def for_guest(cls, *, tenant: Tenant, customer_number: int | None) -> Actor:
+        """A guest managing their own record in the self-service area; with no number yet,
+        a guest completing their registration, who may create their record (and give it
+        the confirmed e-mail address)."""
+        if customer_number is None:
+            permissions, fields = GUEST_PERMISSIONS | {"customers.create"}, GUEST_FIELDS | {"email"}
+        else:
+            permissions, fields = GUEST_PERMISSIONS, GUEST_FIELDS
+        return cls(
+            tenant=tenant,
+            permissions=frozenset(permissions),
+            channel="selfservice",
+            guest=True,
+            own_customer=customer_number,
+            editable_fields=fields,
+        )
+
+    def via(self, channel: str) -> Actor:
+        """The same actor, its changes recorded as coming through `channel`."""
+        return replace(self, channel=channel)
+
+    @property
+    def channel_name(self) -> str:
+        if self.channel:
+            return self.channel
+        if self.api_client is not None:
+            return "api"
+        if self.user is not None:
+            return "portal"
+        return "system"
+
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
@@ -168,6 +235,8 @@ class Actor:
             return f"client:{self.api_client.pk}"
         if self.user is not None:
             return f"user:{self.user.pk}"
+        if self.guest:
+            return f"guest:{self.own_customer or 'new'}"
         return "system"
 
     @property
@@ -176,4 +245,6 @@ class Actor:
             return f"API: {self.api_client.name}"
         if self.user is not None:
             return self.user.get_username()
+        if self.guest:
+            return GUEST_LABEL
         return "system"

@@ -1,0 +1,44 @@
+"""Reads of consents, their log, the purposes and the legal texts."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Consent, ConsentEvent, ConsentPurpose, LegalText, Purpose
+
+
+def purposes() -> list[tuple[str, str]]:
+    """(key, label) of every purpose the active tenant asks consent for: the built-in ones,
+    then its own."""
+    own = [(p.key, p.label) for p in ConsentPurpose.objects.all()]
+    return [(p.value, str(p.label)) for p in Purpose] + own
+
+
+def purpose_keys() -> list[str]:
+    return [key for key, _label in purposes()]
+
+
+def current_legal_text(kind: str) -> LegalText | None:
+    return LegalText.objects.filter(kind=kind).order_by("-version").first()
+
+
+def legal_texts() -> QuerySet[LegalText]:
+    return LegalText.objects.order_by("kind", "-version")
+
+
+def consents_of(customer_id: int) -> dict[str, Consent]:
+    """The current consents of a customer by purpose (purposes never answered are absent)."""
+    return {
+        c.purpose: c
+        for c in Consent.objects.filter(customer_id=customer_id).select_related("legal_text")
+    }
+
+
+def consent_log(customer_id: int, *, limit: int | None = None) -> QuerySet[ConsentEvent]:
+    qs = ConsentEvent.objects.filter(customer_id=customer_id).select_related("legal_text")
+    return qs[:limit] if limit else qs
+
+
+def customers_consenting(purpose: str) -> QuerySet:
+    """The ids of the customers who have granted `purpose` (a subquery for the list filter)."""
+    return Consent.objects.filter(purpose=purpose, granted=True).values("customer_id")

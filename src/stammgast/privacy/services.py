@@ -1,0 +1,288 @@
+"""Consents and legal texts: recording, revoking, publishing; one function per use case."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import IntegrityError
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from stammgast.core import db
+from stammgast.core.errors import Conflict, DomainError, FieldErrors, NotFound
+from stammgast.core.text import without_invisible
+from stammgast.customers import selectors as customer_selectors
+from stammgast.customers import services as customer_services
+from stammgast.tenants.actor import Actor
+
+from . import selectors
+from .models import (
+    Channel,
+    Consent,
+    ConsentEvent,
+    ConsentPurpose,
+    LegalText,
+    LegalTextKind,
+    Purpose,
+    text_kind_for,
+)
+
+NOTE_MAX = 200
+LEGAL_TITLE_MAX = 200
+LEGAL_BODY_MAX = 200_000
+# Channels a caller may name; the rest are told by who acts.
+STAFF_CHANNELS = {Channel.PORTAL, Channel.PAPER}
+API_CHANNELS = {Channel.API, Channel.PAPER}
+
+
+def _channel(actor: Actor, asked: str | None) -> str:
+    own = actor.channel_name
+    if own not in Channel.values:
+        own = Channel.SYSTEM
+    if not asked or asked == own:
+        return own
+    allowed = (
+        API_CHANNELS if own == Channel.API else STAFF_CHANNELS if own == Channel.PORTAL else set()
+    )
+    if asked not in allowed:
+        raise DomainError(
+            "invalid_channel",
+            _("The channel must be one of: %(c)s.") % {"c": ", ".join(sorted({own, *allowed}))},
+            fields={"channel": _("Not allowed here.")},
+            status=422,
+        )
+    return asked
+
+
+def _legal_text(purpose: str, version: int | None) -> LegalText | None:
+    kind = text_kind_for(purpose)
+    if version is None:
+        return selectors.current_legal_text(kind)
+    found = LegalText.objects.filter(kind=kind, version=version).first()
+    if found is None:
+        raise DomainError(
+            "unknown_text_version",
+            _("There is no version %(v)s of the %(kind)s.")
+            % {"v": version, "kind": LegalTextKind(kind).label},
+            fields={"text_version": _("Unknown version.")},
+            status=422,
+        )
+    return found
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in selectors.purpose_keys():
+        raise DomainError(
+            "unknown_purpose",
+            _("There is no consent purpose %(p)s.") % {"p": purpose[:50]},
+            fields={
+                "purpose": _("Choose one of: %(p)s.") % {"p": ", ".join(selectors.purpose_keys())}
+            },
+            status=422,
+        )
+
+
+@db.atomic
+def record_consent(
+    *,
+    actor: Actor,
+    number: int,
+    purpose: str,
+    granted: bool,
+    text_version: int | None = None,
+    channel: str | None = None,
+    note: str = "",
+) -> Consent:
+    """Grant or revoke one consent of a customer, under the given (or current) version of
+    the text it refers to. Recording the state a consent already has changes nothing."""
+    actor.require("customers.change", _("You may not change customers."))
+    _check_purpose(purpose)
+    if not isinstance(note, str):
+        raise DomainError(
+            "invalid",
+            _("Some fields are not valid."),
+            fields={"note": _("Enter text.")},
+            status=422,
+        )
+    note = without_invisible(note).strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(
+            "invalid",
+            _("Some fields are not valid."),
+            fields={"note": _("At most %(max)d characters.") % {"max": NOTE_MAX}},
+            status=422,
+        )
+    channel = _channel(actor, channel)
+    text = _legal_text(purpose, text_version)
+    customer = (
+        customer_selectors.visible_customers(actor)
+        .select_for_update()
+        .filter(number=number)
+        .first()
+    )
+    if customer is None:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
+    current = Consent.objects.filter(customer=customer, purpose=purpose).first()
+    if (
+        current is not None
+        and current.granted == granted
+        and current.legal_text_id == (text.pk if text else None)
+    ):
+        return current
+    # A refusal of a consent never given is logged all the same: the log shows the no.
+    now = timezone.now()
+    _write(
+        [(customer.pk, granted)],
+        purpose=purpose,
+        actor=actor,
+        channel=channel,
+        text=text,
+        note=note,
+        at=now,
+    )
+    if purpose == Purpose.NEWSLETTER and customer.newsletter != granted:
+        # The customer's newsletter column follows the consent (lists, export, filters);
+        # the hook below sees the consent already in this state and writes nothing more.
+        customer_services.update_customer(actor=actor, number=number, data={"newsletter": granted})
+    return Consent.objects.get(customer=customer, purpose=purpose)
+
+
+def _write(
+    changes: Sequence[tuple[int, bool]],
+    *,
+    purpose: str,
+    actor: Actor,
+    channel: str,
+    text: LegalText | None,
+    at,
+    note: str = "",
+) -> None:
+    """Log entries and the new state for (customer id, granted) pairs, in bulk."""
+    common = {
+        "tenant_id": actor.tenant.pk,
+        "purpose": purpose,
+        "at": at,
+        "channel": channel,
+        "legal_text": text,
+    }
+    ConsentEvent.objects.bulk_create(
+        [
+            ConsentEvent(
+                customer_id=customer_id,
+                granted=granted,
+                user=actor.user,
+                api_client=actor.api_client,
+                actor_label=actor.label[:200],
+                note=note,
+                **common,
+            )
+            for customer_id, granted in changes
+        ],
+        batch_size=1000,
+    )
+    Consent.objects.bulk_create(
+        [Consent(customer_id=cid, granted=granted, **common) for cid, granted in changes],
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["customer", "purpose"],
+        update_fields=["granted", "at", "channel", "legal_text"],
+    )
+
+
+def keep_newsletter_consent(*, ctx, applied) -> None:
+    """Hook of the customer services: a newsletter flag set or cleared through the API, a
+    form or an import is a consent given or revoked through that channel, and is logged."""
+    wanted = {
+        customer_id: plan.row["newsletter"]
+        for plan, customer_id in applied
+        if "newsletter" in plan.row and (plan.action == "update" or plan.row["newsletter"])
+    }
+    if not wanted:
+        return
+    known = dict(
+        Consent.objects.filter(
+            customer_id__in=list(wanted), purpose=Purpose.NEWSLETTER
+        ).values_list("customer_id", "granted")
+    )
+    changes = [
+        (cid, granted)
+        for cid, granted in wanted.items()
+        if known.get(cid, False) != granted or (cid not in known and granted)
+    ]
+    if changes:
+        channel = _channel(ctx.actor, None)
+        _write(
+            changes,
+            purpose=Purpose.NEWSLETTER,
+            actor=ctx.actor,
+            channel=channel,
+            text=selectors.current_legal_text(LegalTextKind.PRIVACY),
+            at=ctx.now,
+        )
+
+
+@db.atomic
+def publish_legal_text(*, actor: Actor, kind: str, title: str, body: str) -> LegalText:
+    """Publish a new version of the privacy policy or the terms; guests accept it at their
+    next login. Published versions are never changed."""
+    actor.require("tenant.manage", _("Only a tenant administrator may publish legal texts."))
+    errors = FieldErrors()
+    if kind not in LegalTextKind.values:
+        errors.add("kind", _("Choose one of: %(k)s.") % {"k": ", ".join(LegalTextKind.values)})
+    title = without_invisible(title or "").strip()
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not title:
+        errors.add("title", _("This field is required."))
+    elif len(title) > LEGAL_TITLE_MAX:
+        errors.add("title", _("At most %(max)d characters.") % {"max": LEGAL_TITLE_MAX})
+    if not body:
+        errors.add("body", _("This field is required."))
+    elif len(body) > LEGAL_BODY_MAX:
+        errors.add("body", _("At most %(max)d characters.") % {"max": LEGAL_BODY_MAX})
+    errors.raise_if_any("invalid", _("Some fields are not valid."))
+    last = LegalText.objects.filter(kind=kind).aggregate(v=Max("version"))["v"] or 0
+    latest = LegalText.objects.filter(kind=kind, version=last).first()
+    if latest is not None and latest.title == title and latest.body == body:
+        return latest
+    try:
+        with db.atomic():
+            return LegalText.objects.create(
+                kind=kind,
+                version=last + 1,
+                title=title,
+                body=body,
+                published_at=timezone.now(),
+                published_by=actor.label[:200],
+            )
+    except IntegrityError:
+        # Two publishers at once: the version numbers stay without gaps or doubles.
+        raise Conflict(
+            "published_meanwhile",
+            _("Someone published a version meanwhile; reload and try again."),
+        ) from None
+
+
+@db.atomic
+def define_consent_purpose(
+    *, actor: Actor, key: str, label: str, description: str = ""
+) -> ConsentPurpose:
+    """Add a purpose of the tenant's own (e.g. "birthday mail"), or rename one."""
+    actor.require("tenant.manage", _("Only a tenant administrator may define consents."))
+    errors = FieldErrors()
+    key = (key or "").strip().lower()
+    label = without_invisible(label or "").strip()
+    description = without_invisible(description or "").strip()
+    if not key or len(key) > 50 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        errors.add("key", _("Letters, digits, - and _ only; at most 50."))
+    elif key in Purpose.values:
+        errors.add("key", _("This purpose exists already."))
+    if not label or len(label) > 100:
+        errors.add("label", _("Required, at most 100 characters."))
+    if len(description) > 500:
+        errors.add("description", _("At most %(max)d characters.") % {"max": 500})
+    errors.raise_if_any("invalid", _("Some fields are not valid."))
+    purpose, _created = ConsentPurpose.objects.update_or_create(
+        key=key, defaults={"label": label, "description": description}
+    )
+    return purpose

@@ -1,0 +1,13 @@
+"""Portal pages of privacy (mounted under /privacy/)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("texts/publish/", views.publish_text, name="publish_text"),
+    path("texts/<str:kind>/<int:version>/", views.legal_text, name="legal_text"),
+    path("purposes/", views.define_purpose, name="define_purpose"),
+    path("customers/<int:number>/consents/", views.record_consent, name="record_consent"),
+]

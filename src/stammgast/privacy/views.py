@@ -1,0 +1,150 @@
+"""Portal pages of privacy: the record's "Consents" register, legal texts, own purposes."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from stammgast.core.errors import DomainError, NotFound
+from stammgast.customers.registers import Register, add_register
+from stammgast.tenants.pages import render_page, staff_required
+
+from . import selectors, services
+from .forms import ConsentForm, LegalTextForm, PurposeForm
+from .models import LegalText, LegalTextKind
+
+LOG_SHOWN = 100
+
+
+def consents_register(request: HttpRequest, customer) -> dict:
+    current = selectors.consents_of(customer.pk)
+    rows = [
+        {"key": key, "label": label, "consent": current.get(key)}
+        for key, label in selectors.purposes()
+    ]
+    return {
+        "consent_rows": rows,
+        "consent_log": list(selectors.consent_log(customer.pk, limit=LOG_SHOWN)),
+        "log_limit": LOG_SHOWN,
+        "consent_form": ConsentForm(auto_id="consent_%s")
+        if request.actor.can("customers.change")
+        else None,
+    }
+
+
+def add_privacy_registers() -> None:
+    add_register(
+        Register(
+            "consents",
+            gettext_lazy("Consents"),
+            "privacy/consents_register.html",
+            18,
+            context=consents_register,
+            group="master",
+        )
+    )
+
+
+def _error_text(exc: DomainError) -> str:
+    details = [m for ms in exc.fields.values() for m in ms if m != exc.message]
+    return " ".join([exc.message, *details])
+
+
+@require_POST
+@staff_required
+def record_consent(request: HttpRequest, number: int) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    back = redirect("portal:customers:register", number=number, register="consents")
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+        return back
+    data = form.cleaned_data
+    try:
+        services.record_consent(
+            actor=request.actor,
+            number=number,
+            purpose=data["purpose"],
+            granted=data["granted"],
+            text_version=data["text_version"],
+            channel=data["channel"],
+            note=data["note"],
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return back
+    messages.success(request, _("The consent is recorded."))
+    return back
+
+
+@staff_required
+def overview(request: HttpRequest) -> HttpResponse:
+    can_manage = request.actor.can("tenant.manage")
+    return render_page(
+        request,
+        "privacy/overview.html",
+        {
+            "nav": "privacy",
+            "texts": list(selectors.legal_texts()),
+            "purposes": selectors.purposes(),
+            "can_manage": can_manage,
+            "text_form": LegalTextForm(auto_id="text_%s") if can_manage else None,
+            "purpose_form": PurposeForm(auto_id="purpose_%s") if can_manage else None,
+        },
+    )
+
+
+@staff_required
+def legal_text(request: HttpRequest, kind: str, version: int) -> HttpResponse:
+    text = LegalText.objects.filter(kind=kind, version=version).first()
+    if text is None or kind not in LegalTextKind.values:
+        raise Http404(_("There is no such text."))
+    return render_page(request, "privacy/legal_text.html", {"nav": "privacy", "text": text})
+
+
+@require_POST
+@staff_required
+def publish_text(request: HttpRequest) -> HttpResponse:
+    form = LegalTextForm(request.POST)
+    if form.is_valid():
+        try:
+            text = services.publish_legal_text(actor=request.actor, **form.cleaned_data)
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(
+                request,
+                _("%(text)s version %(v)d is published.")
+                % {"text": text.get_kind_display(), "v": text.version},
+            )
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("privacy:overview")
+
+
+@require_POST
+@staff_required
+def define_purpose(request: HttpRequest) -> HttpResponse:
+    form = PurposeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.define_consent_purpose(actor=request.actor, **form.cleaned_data)
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("The consent purpose is saved."))
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("privacy:overview")

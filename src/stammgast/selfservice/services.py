@@ -1,0 +1,636 @@
+"""What guests do in the self-service area: register, confirm, log in, reset, change
+their address, their data and their consents; one function per use case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from stammgast.core import db
+from stammgast.core.errors import DomainError, FieldErrors
+from stammgast.customers import services as customer_services
+from stammgast.customers.models import Customer
+from stammgast.privacy import selectors as privacy_selectors
+from stammgast.privacy import services as privacy_services
+from stammgast.privacy.models import LegalTextKind, Purpose
+from stammgast.tenants.actor import Actor
+from stammgast.tenants.models import Location, Tenant
+
+from . import selectors
+from .fields import OPTIONAL_MAX, field_uses
+from .mail import send_mail
+from .models import FieldUse, GuestAccount, GuestLink, GuestThrottle, LinkPurpose
+
+LINK_LIFETIME = {
+    LinkPurpose.CONFIRM: dt.timedelta(hours=48),
+    LinkPurpose.RESET: dt.timedelta(hours=1),
+    LinkPurpose.EMAIL: dt.timedelta(hours=24),
+    LinkPurpose.ERASE: dt.timedelta(hours=24),
+}
+# Guessing: after this many failures within the window, the account (or the address the
+# attempts come from) waits until the lock-out ends.
+ACCOUNT_FAILURES = 5
+ADDRESS_FAILURES = 20
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+LOCKOUT = dt.timedelta(minutes=15)
+# Reset mails asked for one address within an hour; more are refused (no mail bombing).
+RESETS_PER_HOUR = 3
+EMAIL_MAX = 254
+PASSWORD_MAX = 200
+
+LinkMaker = Callable[[str, str], str]  # (kind of page, token) -> absolute URL
+
+
+class Throttled(DomainError):
+    """Too many attempts; `retry_at` says when the next one is heard."""
+
+    status = 429
+
+    def __init__(self, retry_at: dt.datetime) -> None:
+        self.retry_at = retry_at
+        local = timezone.localtime(retry_at)
+        super().__init__(
+            "too_many_attempts",
+            _("Too many attempts. Please try again after %(time)s.")
+            % {"time": formats.time_format(local, "TIME_FORMAT")},
+        )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(value: Any, field: str = "email") -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    try:
+        if not text or len(text) > EMAIL_MAX:
+            raise ValidationError("")
+        validate_email(text)
+    except ValidationError:
+        raise DomainError(
+            "invalid",
+            _("Some fields are not valid."),
+            fields={field: _("Enter a valid e-mail address.")},
+            status=422,
+        ) from None
+    return text
+
+
+class _PasswordOwner:
+    """What Django's password validators compare a new password with."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        self.username = email.split("@", 1)[0]
+
+
+def _check_new_password(password: Any, email: str, field: str = "password") -> str:
+    if not isinstance(password, str) or not password:
+        raise DomainError(
+            "invalid",
+            _("Some fields are not valid."),
+            fields={field: _("Enter a password.")},
+            status=422,
+        )
+    if len(password) > PASSWORD_MAX:
+        raise DomainError(
+            "invalid",
+            _("Some fields are not valid."),
+            fields={field: _("At most %(max)d characters.") % {"max": PASSWORD_MAX}},
+            status=422,
+        )
+    try:
+        validate_password(password, user=_PasswordOwner(email))
+    except ValidationError as exc:
+        raise DomainError(
+            "weak_password",
+            _("Choose another password."),
+            fields={field: exc.messages},
+            status=422,
+        ) from None
+    return password
+
+
+# --- throttling ----------------------------------------------------------------------
+
+
+def _throttle_rows(keys: list[str]) -> list[GuestThrottle]:
+    return list(GuestThrottle.objects.select_for_update().filter(key__in=keys).order_by("key"))
+
+
+def check_throttle(keys: list[str]) -> None:
+    """Refuse (429) while any of `keys` is locked out."""
+    now = timezone.now()
+    locked = [
+        row.locked_until
+        for row in GuestThrottle.objects.filter(key__in=keys)
+        if row.locked_until and row.locked_until > now
+    ]
+    if locked:
+        raise Throttled(max(locked))
+
+
+def _count_failure(limits: Mapping[str, int]) -> None:
+    """One more failure for each key; a key past its limit is locked out. Written in its
+    own transaction: the failure counts even when the caller's work is rolled back."""
+    now = timezone.now()
+    with db.atomic():
+        rows = {row.key: row for row in _throttle_rows(list(limits))}
+        for key, limit in limits.items():
+            row = rows.get(key)
+            if row is None:
+                row = GuestThrottle(key=key, failures=0, window_start=now)
+            if now - row.window_start > THROTTLE_WINDOW:
+                row.failures, row.window_start = 0, now
+            row.failures += 1
+            if row.failures >= limit:
+                row.locked_until = now + LOCKOUT
+            row.save()
+
+
+def _clear_throttle(keys: list[str]) -> None:
+    GuestThrottle.objects.filter(key__in=keys).delete()
+
+
+def _login_keys(email: str, address: str) -> dict[str, int]:
+    return {f"login:{email}": ACCOUNT_FAILURES, f"address:{address}": ADDRESS_FAILURES}
+
+
+# --- one-time links ------------------------------------------------------------------
+
+
+def _new_link(account: GuestAccount, purpose: str, *, new_email: str = "") -> str:
+    """A fresh link for `purpose`; the earlier unused ones for it stop working."""
+    now = timezone.now()
+    GuestLink.objects.filter(account=account, purpose=purpose, used_at=None).update(used_at=now)
+    token = secrets.token_urlsafe(32)
+    GuestLink.objects.create(
+        account=account,
+        purpose=purpose,
+        digest=_digest(token),
+        created_at=now,
+        expires_at=now + LINK_LIFETIME[purpose],
+        new_email=new_email,
+    )
+    return token
+
+
+def _find_link(token: Any, purpose: str) -> GuestLink:
+    """The link the token opens, locked; refuses a forged, used or expired one."""
+    link = (
+        GuestLink.objects.select_for_update()
+        .select_related("account")
+        .filter(digest=_digest(token if isinstance(token, str) else ""), purpose=purpose)
+        .first()
+    )
+    if link is None:
+        raise DomainError("link_invalid", _("This link is not valid."), status=404)
+    if link.used_at is not None:
+        raise DomainError(
+            "link_used", _("This link was used already; each link works once."), status=410
+        )
+    if link.expires_at <= timezone.now():
+        raise DomainError(
+            "link_expired", _("This link has expired; please ask for a new one."), status=410
+        )
+    return link
+
+
+def check_link(*, token: str, purpose: str) -> GuestAccount:
+    """Whether a link still works (for the page it opens), without using it."""
+    with db.atomic():
+        return _find_link(token, purpose).account
+
+
+def _use(link: GuestLink) -> None:
+    link.used_at = timezone.now()
+    link.save(update_fields=["used_at"])
+
+
+# --- registration ----------------------------------------------------------------------
+
+
+def _mail_context(tenant: Tenant, **more) -> dict:
+    settings_ = selectors.settings_for(tenant)
+    return {"tenant": tenant, "colour": settings_.colour, **more}
+
+
+@db.atomic
+def register_guest(
+    *,
+    tenant: Tenant,
+    email: Any,
+    password: Any,
+    accepted_texts: bool,
+    newsletter: bool = False,
+    language: str = "de",
+    link: LinkMaker,
+) -> None:
+    """Open an inactive account and e-mail a confirmation link. The answer is the same
+    whether or not the address has an account already: the mail says what happened."""
+    if not selectors.settings_for(tenant).enabled:
+        raise DomainError("closed", _("Registration is closed."), status=403)
+    policy = privacy_selectors.current_legal_text(LegalTextKind.PRIVACY)
+    if policy is None:
+        raise DomainError(
+            "closed", _("Registration opens once a privacy policy is published."), status=403
+        )
+    errors = FieldErrors()
+    try:
+        email = normalise_email(email)
+    except DomainError as exc:
+        errors.errors.update(exc.fields)
+    else:
+        try:
+            _check_new_password(password, email)
+        except DomainError as exc:
+            errors.errors.update(exc.fields)
+    if not accepted_texts:
+        errors.add("accepted_texts", _("Please accept the privacy policy and the terms."))
+    errors.raise_if_any("invalid", _("Some fields are not valid."))
+    terms = privacy_selectors.current_legal_text(LegalTextKind.TERMS)
+    now = timezone.now()
+    account = GuestAccount.objects.select_for_update().filter(email=email).first()
+    if account is not None and account.is_active:
+        send_mail(
+            "already_registered",
+            to=email,
+            language=account.language,
+            context=_mail_context(
+                tenant, login_link=link("login", ""), reset_link=link("reset", "")
+            ),
+        )
+        return
+    if account is None:
+        account = GuestAccount(email=email, created_at=now)
+    account.password = make_password(password)
+    account.created_at = now
+    account.language = language if language in ("de", "en") else "de"
+    account.accepted = {
+        "privacy": policy.version,
+        "terms": terms.version if terms else None,
+        "newsletter": bool(newsletter),
+        "at": now.isoformat(),
+    }
+    account.save()
+    token = _new_link(account, LinkPurpose.CONFIRM)
+    send_mail(
+        "confirm",
+        to=email,
+        language=account.language,
+        context=_mail_context(
+            tenant,
+            link=link("confirm", token),
+            link_label=_("Confirm my registration"),
+            hours=int(LINK_LIFETIME[LinkPurpose.CONFIRM].total_seconds() // 3600),
+        ),
+    )
+
+
+def _record_accepted(account: GuestAccount) -> None:
+    """The consents given at registration, with the text versions shown then."""
+    accepted, number = account.accepted or {}, account.customer.number
+    actor = Actor.for_guest(tenant=account.tenant, customer_number=number)
+    privacy_services.record_consent(
+        actor=actor,
+        number=number,
+        purpose=Purpose.DATA_PROCESSING,
+        granted=True,
+        text_version=accepted.get("privacy"),
+    )
+    if accepted.get("terms"):
+        privacy_services.record_consent(
+            actor=actor,
+            number=number,
+            purpose=Purpose.TERMS,
+            granted=True,
+            text_version=accepted["terms"],
+        )
+    if accepted.get("newsletter"):
+        privacy_services.record_consent(
+            actor=actor,
+            number=number,
+            purpose=Purpose.NEWSLETTER,
+            granted=True,
+            text_version=accepted.get("privacy"),
+        )
+    account.accepted = {}
+    account.save(update_fields=["accepted"])
+
+
+def confirm_registration(
+    *, tenant: Tenant, token: Any, password: Any, address: str
+) -> GuestAccount:
+    """Activate the account whose link this is, once its password is given too (the
+    link alone proves the mailbox, the password that this is who registered). A customer
+    record with the confirmed address is linked, never one named by a claim alone."""
+    with db.atomic():
+        link = _find_link(token, LinkPurpose.CONFIRM)
+        account = link.account
+        keys = _login_keys(account.email, address)
+        check_throttle(list(keys))
+        right = isinstance(password, str) and check_password(password, account.password)
+    if not right:
+        _count_failure(keys)
+        raise DomainError(
+            "wrong_password",
+            _("The password is not the one chosen at registration."),
+            fields={"password": _("Wrong password.")},
+            status=403,
+        )
+    with db.atomic():
+        link = _find_link(token, LinkPurpose.CONFIRM)
+        account = link.account
+        _use(link)
+        now = timezone.now()
+        account.is_active = True
+        account.confirmed_at = account.last_login = now
+        matches = list(
+            Customer.objects.filter(email__iexact=account.email, guest_account__isnull=True)
+            .order_by("number")
+            .only("pk", "number")[:2]
+        )
+        if len(matches) == 1:
+            # The address is confirmed now: the record that carries it is this guest's.
+            account.customer = matches[0]
+        account.save()
+        if account.customer_id is not None:
+            _record_accepted(account)
+        _clear_throttle(list(keys))
+    return account
+
+
+def expire_registrations() -> int:
+    """Remove unconfirmed registrations whose link has expired (a task runs it daily)."""
+    cutoff = timezone.now() - LINK_LIFETIME[LinkPurpose.CONFIRM]
+    stale = GuestAccount.objects.filter(is_active=False, created_at__lt=cutoff)
+    count = stale.count()
+    stale.delete()
+    return count
+
+
+# --- log-in and passwords ----------------------------------------------------------------
+
+# Compared against when the address has no account, so both cases take as long.
+_NO_PASSWORD = make_password(secrets.token_urlsafe(16))
+
+
+def log_in_guest(*, tenant: Tenant, email: Any, password: Any, address: str) -> GuestAccount:
+    """The account whose address and password these are; wrong ones count against the
+    address and the account, and lock both out for a while after too many."""
+    email = email.strip().lower()[:EMAIL_MAX] if isinstance(email, str) else ""
+    keys = _login_keys(email, address)
+    check_throttle(list(keys))
+    account = GuestAccount.objects.filter(email=email).first() if email else None
+    given = password if isinstance(password, str) else ""
+    right = check_password(given, account.password if account else _NO_PASSWORD)
+    if account is None or not right:
+        _count_failure(keys)
+        check_throttle(list(keys))
+        raise DomainError(
+            "wrong_login", _("The e-mail address or the password is wrong."), status=403
+        )
+    if not account.is_active:
+        raise DomainError(
+            "not_confirmed",
+            _("Please confirm your address first with the link we e-mailed you."),
+            status=403,
+        )
+    with db.atomic():
+        _clear_throttle(list(keys))
+        account.last_login = timezone.now()
+        account.save(update_fields=["last_login"])
+    return account
+
+
+@db.atomic
+def request_password_reset(*, tenant: Tenant, email: Any, address: str, link: LinkMaker) -> None:
+    """E-mail a one-time link to choose a new password, if the address has an account.
+    The answer is the same either way."""
+    email = normalise_email(email)
+    check_throttle([f"reset:{email}", f"address:{address}"])
+    account = GuestAccount.objects.filter(email=email, is_active=True).first()
+    if account is None:
+        return
+    sent = GuestLink.objects.filter(
+        account=account,
+        purpose=LinkPurpose.RESET,
+        created_at__gte=timezone.now() - dt.timedelta(hours=1),
+    ).count()
+    if sent >= RESETS_PER_HOUR:
+        raise Throttled(timezone.now() + dt.timedelta(hours=1))
+    token = _new_link(account, LinkPurpose.RESET)
+    send_mail(
+        "reset",
+        to=email,
+        language=account.language,
+        context=_mail_context(
+            tenant,
+            link=link("reset", token),
+            link_label=_("Choose a new password"),
+            minutes=int(LINK_LIFETIME[LinkPurpose.RESET].total_seconds() // 60),
+        ),
+    )
+
+
+@db.atomic
+def reset_password(*, tenant: Tenant, token: Any, password: Any) -> GuestAccount:
+    """Set the new password the link was sent for; the link then stops working, and so
+    does every session of the account (they carry the old password's fingerprint)."""
+    link = _find_link(token, LinkPurpose.RESET)
+    account = link.account
+    _check_new_password(password, account.email)
+    _use(link)
+    account.password = make_password(password)
+    account.save(update_fields=["password"])
+    _clear_throttle([f"login:{account.email}"])
+    return account
+
+
+@db.atomic
+def change_password(*, account: GuestAccount, old: Any, new: Any) -> GuestAccount:
+    account = GuestAccount.objects.select_for_update().get(pk=account.pk)
+    if not (isinstance(old, str) and check_password(old, account.password)):
+        raise DomainError(
+            "wrong_password",
+            _("The current password is wrong."),
+            fields={"old_password": _("Wrong password.")},
+            status=403,
+        )
+    _check_new_password(new, account.email, "new_password")
+    account.password = make_password(new)
+    account.save(update_fields=["password"])
+    return account
+
+
+# --- the e-mail address --------------------------------------------------------------
+
+
+@db.atomic
+def request_email_change(
+    *, account: GuestAccount, new_email: Any, password: Any, link: LinkMaker
+) -> None:
+    """Send a confirmation link to the new address and a notice to the old one; the
+    account keeps its address until the new one is confirmed."""
+    account = GuestAccount.objects.select_for_update().get(pk=account.pk)
+    if not (isinstance(password, str) and check_password(password, account.password)):
+        raise DomainError(
+            "wrong_password",
+            _("The password is wrong."),
+            fields={"password": _("Wrong password.")},
+            status=403,
+        )
+    new_email = normalise_email(new_email, "new_email")
+    if new_email == account.email:
+        raise DomainError(
+            "invalid",
+            _("Some fields are not valid."),
+            fields={"new_email": _("This is your address already.")},
+            status=422,
+        )
+    if GuestAccount.objects.filter(email=new_email).exists():
+        raise DomainError(
+            "email_taken",
+            _("Another account uses this address."),
+            fields={"new_email": _("Another account uses this address.")},
+            status=409,
+        )
+    tenant = account.tenant
+    token = _new_link(account, LinkPurpose.EMAIL, new_email=new_email)
+    send_mail(
+        "email_change",
+        to=new_email,
+        language=account.language,
+        context=_mail_context(
+            tenant,
+            link=link("email", token),
+            link_label=_("Confirm my new address"),
+            hours=int(LINK_LIFETIME[LinkPurpose.EMAIL].total_seconds() // 3600),
+        ),
+    )
+    send_mail(
+        "email_change_notice",
+        to=account.email,
+        language=account.language,
+        context=_mail_context(tenant, new_email=new_email, login_link=link("login", "")),
+    )
+
+
+@db.atomic
+def confirm_email_change(*, tenant: Tenant, token: Any) -> GuestAccount:
+    link = _find_link(token, LinkPurpose.EMAIL)
+    account = link.account
+    if GuestAccount.objects.filter(email=link.new_email).exclude(pk=account.pk).exists():
+        raise DomainError(
+            "email_taken", _("Another account uses this address meanwhile."), status=409
+        )
+    _use(link)
+    account.email = link.new_email
+    account.save(update_fields=["email"])
+    if account.customer_id is not None:
+        actor = Actor.for_guest(tenant=tenant, customer_number=account.customer.number)
+        # The confirmed address may be written by this workflow, and only by it.
+        actor = replace(actor, editable_fields=actor.editable_fields | {"email"})
+        customer_services.update_customer(
+            actor=actor, number=account.customer.number, data={"email": link.new_email}
+        )
+    return account
+
+
+# --- the guest's data ------------------------------------------------------------------
+
+
+def _check_form(tenant: Tenant, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's values the tenant asks for; required ones present, optional ones short.
+    The customer rules (the same as the API's) check them again when they are written."""
+    uses = field_uses(selectors.settings_for(tenant).fields)
+    errors = FieldErrors()
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        use = uses.get(name)
+        if use is None or use == FieldUse.HIDDEN:
+            errors.add(name, _("This field is not asked for."))
+            continue
+        text = value.strip() if isinstance(value, str) else value
+        if use == FieldUse.REQUIRED and text in (None, ""):
+            errors.add(name, _("This field is required."))
+        elif isinstance(text, str) and len(text) > OPTIONAL_MAX:
+            errors.add(name, _("At most %(max)d characters.") % {"max": OPTIONAL_MAX})
+        values[name] = text
+    for name, use in uses.items():
+        if use == FieldUse.REQUIRED and name not in data:
+            errors.add(name, _("This field is required."))
+    errors.raise_if_any("invalid", _("Some fields are not valid."))
+    return values
+
+
+@db.atomic
+def save_guest_data(
+    *, account: GuestAccount, data: Mapping[str, Any], favourite_locations: list[str] | None = None
+) -> Customer:
+    """The guest's own data: creates their customer record after registration, changes
+    it later; with the same rules as every other path, and "by the guest" in the history."""
+    account = GuestAccount.objects.select_for_update().get(pk=account.pk)
+    tenant = account.tenant
+    values = _check_form(tenant, data)
+    if account.customer_id is None:
+        actor = Actor.for_guest(tenant=tenant, customer_number=None)
+        newsletter = bool((account.accepted or {}).get("newsletter"))
+        customer = customer_services.create_customer(
+            actor=actor, data={**values, "email": account.email, "newsletter": newsletter}
+        )
+        account.customer = customer
+        account.save(update_fields=["customer"])
+        _record_accepted(account)
+    else:
+        number = account.customer.number
+        actor = Actor.for_guest(tenant=tenant, customer_number=number)
+        customer = customer_services.update_customer(actor=actor, number=number, data=values)
+    if favourite_locations is not None:
+        found = list(Location.objects.filter(code__in=favourite_locations))
+        if len(found) != len(set(favourite_locations)):
+            raise DomainError(
+                "invalid",
+                _("Some fields are not valid."),
+                fields={"favourite_locations": _("Choose from the list.")},
+                status=422,
+            )
+        account.favourite_locations.set(found)
+    return customer
+
+
+def set_guest_consent(*, account: GuestAccount, purpose: str, granted: bool) -> None:
+    """A consent given or revoked by the guest, under the current text."""
+    privacy_services.record_consent(
+        actor=guest_actor(account),
+        number=account.customer.number,
+        purpose=purpose,
+        granted=granted,
+    )
+
+
+@db.atomic
+def accept_legal_texts(*, account: GuestAccount) -> None:
+    """The guest accepts the current privacy policy and terms (asked at log-in when a
+    new version was published)."""
+    actor, number = guest_actor(account), account.customer.number
+    for purpose in selectors.texts_to_accept(account):
+        privacy_services.record_consent(actor=actor, number=number, purpose=purpose, granted=True)
+
+
+def guest_actor(account: GuestAccount) -> Actor:
+    return Actor.for_guest(
+        tenant=account.tenant,
+        customer_number=account.customer.number if account.customer_id else None,
+    )
