@@ -148,8 +148,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at
         # BEGIN so two writers queue instead of failing with "database is locked" mid-way.
+        # secure_delete: a deleted or overwritten value is zeroed in the file, not left in
+        # a free page (an erased person's data must leave the file, docs/privacy.md).
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-        " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;",
+        " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA secure_delete=ON;",
         "transaction_mode": "IMMEDIATE",
         # A writer waits up to 30 s for another's transaction before it is answered 503
         # (core.middleware.DatabaseBusy); requests are bounded far below that.

@@ -300,6 +300,9 @@ def post_bill(*, actor: Actor, data: Mapping[str, Any], idempotency_key: str | N
             customer = customer_selectors.customer_by_reference(
                 actor=actor, ref=data.get("customer")
             )
+            # Held until the bill is written: an erasure running meanwhile either finishes
+            # first (and the customer is gone) or waits for the bill (and anonymises it).
+            customer = customer_services.lock_customer_for_bill(actor=actor, number=customer.number)
             if customer.blocked:
                 text = customer.lock_text or _("No lock text given.")
                 raise DomainError(
@@ -494,3 +497,11 @@ def get_bill_for_update(*, actor: Actor, bill_uid: str) -> Bill:
     if bill is None:
         raise NotFound(_("There is no bill %(id)s.") % {"id": bill_uid})
     return bill
+
+
+def anonymise_bills_of_erased_customer(*, customer_id: int, number: int) -> int:
+    """Replace the customer data kept with the bills of a customer whose data is erased
+    (in the caller's transaction); amounts, lines and payments stay as they were."""
+    return Bill.objects.filter(customer_id=customer_id).update(
+        customer_snapshot={"number": number, "erased": True}
+    )

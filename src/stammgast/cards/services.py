@@ -43,3 +43,22 @@ def assign_card(
             _("This card belongs to another customer."),
             fields={"card": _("Already assigned.")},
         ) from None
+
+
+def block_cards_of_erased_customer(*, customer_id: int) -> int:
+    """Block every card of a customer whose data is being erased (in the caller's
+    transaction): a found card must not lead to the tombstone."""
+    return Card.objects.filter(customer_id=customer_id, blocked=False).update(blocked=True)
+
+
+def cards_of_customer(*, customer_id: int) -> list[dict]:
+    """The customer's cards as plain values (for the person's data download)."""
+    return [
+        {
+            "number": c.number,
+            "kind": c.kind,
+            "blocked": c.blocked,
+            "created_at": c.created_at.isoformat(),
+        }
+        for c in Card.objects.filter(customer_id=customer_id).order_by("created_at", "pk")
+    ]

@@ -95,3 +95,14 @@ def on_commit(callback: Callable[[], object], *, robust: bool = False) -> None:
 def connection() -> BaseDatabaseWrapper:
     """The connection of the current cluster (this thread's)."""
     return connections[current_database()]
+
+
+def flush_deleted_data() -> None:
+    """Make values just deleted or overwritten leave the database files now. On SQLite the
+    write-ahead log still holds the pages as they were until a checkpoint copies them back
+    (secure_delete zeroes them there) and empties the log. PostgreSQL never shows a dead
+    row to a reader or in a dump; VACUUM reclaims its space later."""
+    conn = connection()
+    if conn.vendor == "sqlite":
+        with conn.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -103,6 +103,10 @@ def picture_changed(
     )
 
 
+def data_erased(*, actor: Actor, customer_id: int, at: dt.datetime) -> Event:
+    return _event(actor=actor, customer_id=customer_id, action=Action.ERASED, changes={}, at=at)
+
+
 def default_applied(*, actor: Actor, customer_id: int, changes: dict, at: dt.datetime) -> Event:
     return _event(
         actor=actor, customer_id=customer_id, action=Action.DEFAULT_APPLIED, changes=changes, at=at

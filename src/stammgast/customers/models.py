@@ -211,6 +211,10 @@ class Customer(TenantOwned):
     )
     # Bumped on every change; the API's ETag.
     version = models.PositiveIntegerField(default=1)
+    # Set when the person's data was erased (Art. 17 DSGVO): the row stays as a tombstone
+    # that keeps the number from being given again and holds the bills' foreign keys;
+    # no list, lookup or API sees it.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantOwned.Meta):
         verbose_name = _("customer")
@@ -279,6 +283,7 @@ class CustomerEvent(TenantOwned):
         UNBLOCKED = "unblocked", _("unblocked")
         DEFAULT_APPLIED = "default_applied", _("tenant default applied")
         LOCATION_RELEASED = "location_released", _("location left the group")
+        ERASED = "erased", _("personal data erased")
         # Money, recorded by the apps that own it (ledger, bills) through
         # services.note_in_history: the record says who moved what, when and where.
         CREDIT = "credit", _("credit")

@@ -33,7 +33,7 @@ MAX_PAGE = 200
 
 def visible_customers(actor: Actor) -> QuerySet[Customer]:
     """The active tenant's customers this actor may see (location restrictions applied)."""
-    qs = Customer.objects.all()
+    qs = Customer.objects.filter(erased_at=None)
     if actor.guest:
         # A guest sees their own record and no other (none while registering).
         qs = qs.filter(number=actor.own_customer) if actor.own_customer else qs.none()
@@ -369,7 +369,7 @@ def register_lookup(name: str, resolve: Callable[..., QuerySet]) -> None:
 
 
 def _visible(p: records.Placeholders, location_bound: bool) -> QuerySet[Customer]:
-    qs = Customer.all_tenants.filter(tenant_id=p.tenant)
+    qs = Customer.all_tenants.filter(tenant_id=p.tenant, erased_at=None)
     return qs.filter(served_at(location_id=p.location)) if location_bound else qs
 
 

@@ -687,7 +687,10 @@ def release_unused_numbers(block: numbers.NumberBlock) -> None:
 def lock_customers_for_import(*, actor: Actor, numbers: set[int]) -> dict[int, Customer]:
     """The tenant's customers with these numbers (visible to the actor or not), locked
     until the import's transaction ends, by number."""
-    found = lock_objects.customers_for_update(selectors.customers_in_bulk(), numbers)
+    # An erased customer's tombstone is not updated: its number counts as taken.
+    found = lock_objects.customers_for_update(
+        selectors.customers_in_bulk().filter(erased_at=None), numbers
+    )
     return {c.number: c for c in found}
 
 
@@ -832,6 +835,94 @@ def set_customer_picture(*, actor: Actor, number: int, upload: UploadedFile | No
     return customer
 
 
+def lock_customer_for_bill(*, actor: Actor, number: int) -> Customer:
+    """The customer a bill is posted for, locked until the bill's transaction ends; NotFound
+    if the customer was erased meanwhile."""
+    customer = lock_objects.customer_for_update(selectors.visible_customers(actor), number)
+    if customer is None:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
+    return customer
+
+
+# --- erasure (Art. 17 DSGVO) -----------------------------------------------------------
+
+# What stays of an erased customer: the number, the tenant, the type, the groups, the
+# times, and the facts of the history without their values.
+_ERASED_VALUES: dict[str, Any] = {
+    "title": "",
+    "first_name": "",
+    "last_name": "",
+    "company_name": "",
+    "sort_name": "",
+    "vat_id": "",
+    "alias": "",
+    "gender": "",
+    "date_of_birth": None,
+    "street": "",
+    "postcode": "",
+    "city": "",
+    "care_of": "",
+    "po_box": "",
+    "country": "",
+    "phone_private": "",
+    "phone_business": "",
+    "mobile": "",
+    "fax": "",
+    "phone_private_e164": None,
+    "phone_business_e164": None,
+    "mobile_e164": None,
+    "email": "",
+    "homepage": "",
+    "iban": "",
+    "bic": "",
+    "institute": "",
+    "loss_reason": "",
+    "lock_text": "",
+    "memo": "",
+    "third_party_memo": "",
+    "comments": "",
+    "features": {},
+    "search_text": "",
+    "newsletter": False,
+    "invoices_by_email": False,
+    "favourite": False,
+    # Nobody serves an erased customer again.
+    "blocked": True,
+}
+
+
+@db.atomic
+def erase_customer_data(*, actor: Actor, number: int) -> Customer:
+    """Remove the person's data from the customer record and its history; the record stays
+    as a tombstone, so that the number is never given again and bills keep their customer.
+    The picture file is deleted once the transaction is committed."""
+    actor.require("customers.erase", _("You may not erase customers' data."))
+    customer = lock_objects.customer_for_update(selectors.visible_customers(actor), number)
+    if customer is None:
+        raise NotFound(_("There is no customer %(n)s.") % {"n": number})
+    now = timezone.now()
+    for name, value in _ERASED_VALUES.items():
+        setattr(customer, name, value)
+    old_picture = customer.picture.name if customer.picture else ""
+    customer.picture = ""
+    customer.erased_at = customer.updated_at = now
+    customer.version += 1
+    customer.save()
+    customer.tags.clear()
+    if old_picture:
+        storage = customer.picture.storage
+        db.on_commit(lambda: storage.delete(old_picture))
+    # The history keeps who changed which field when, not the values; money entries keep
+    # their amounts (the ledger keeps them anyway).
+    changed = []
+    for event in CustomerEvent.objects.filter(customer=customer).exclude(action__in=_MONEY_ACTIONS):
+        event.changes = {field: [None, None] for field in event.changes}
+        changed.append(event)
+    CustomerEvent.objects.bulk_update(changed, ["changes"], batch_size=500)
+    events.save_events([events.data_erased(actor=actor, customer_id=customer.pk, at=now)])
+    return customer
+
+
 # --- the history of other apps' changes ------------------------------------------------
 
 _MONEY_ACTIONS = {
@@ -909,8 +1000,10 @@ def _customers_differing_from_default(tenant: Tenant, name: str):
         group = selectors.default_group()
         if group is None:
             return Customer.objects.none()
-        return Customer.objects.exclude(groups=group.pk)
-    return Customer.objects.exclude(**{name: getattr(tenant, DEFAULT_FIELDS[name])})
+        return Customer.objects.filter(erased_at=None).exclude(groups=group.pk)
+    return Customer.objects.filter(erased_at=None).exclude(
+        **{name: getattr(tenant, DEFAULT_FIELDS[name])}
+    )
 
 
 def preview_tenant_default(*, actor: Actor, field: str) -> int:

@@ -6,11 +6,13 @@ the job's result, and the result file is kept for FILE_LIFETIME.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -317,4 +319,82 @@ def _delete_expired_jobs(now: dt.datetime) -> int:
         count += 1
     for job in Job.all_tenants.filter(state=Job.State.RUNNING):
         fail_if_stale(job)
+    return count
+
+
+# --- files that name a person whose data is erased -----------------------------------
+
+_CHUNK = 1024 * 1024
+
+
+def _spellings(needle: str) -> list[bytes]:
+    """The ways a value can stand in a file: UTF-8 (with XML escapes, as in XLSX),
+    UTF-16 (Excel's "Unicode Text") and Windows-1252; compared in lower case."""
+    folded = needle.casefold()
+    escaped = folded.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = {folded.encode("utf-8"), escaped.encode("utf-8"), folded.encode("utf-16-le")}
+    with contextlib.suppress(UnicodeEncodeError):
+        out.add(folded.encode("cp1252"))
+    return sorted(out)
+
+
+def _stream_mentions(stream, spellings: list[bytes]) -> bool:
+    longest = max(len(s) for s in spellings)
+    tail = b""
+    while chunk := stream.read(_CHUNK):
+        window = (tail + chunk).lower()
+        if any(s in window for s in spellings):
+            return True
+        tail = window[-longest:]
+    return False
+
+
+def file_mentions(path: Path, needles: list[str]) -> bool:
+    """Whether a job's file holds any of `needles` (inside the members of an XLSX or ZIP
+    too). Letters outside ASCII compare in lower case only as far as bytes allow."""
+    spellings = [s for n in needles if n for s in _spellings(n)]
+    if not spellings or not path.is_file():
+        return False
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                with archive.open(member) as stream:
+                    if _stream_mentions(stream, spellings):
+                        return True
+        return False
+    with path.open("rb") as stream:
+        return _stream_mentions(stream, spellings)
+
+
+def purge_jobs_mentioning(needles: list[str]) -> int:
+    """Delete the files of the active tenant's jobs (and of uploads waiting in a preview)
+    that hold any of `needles`; the number of jobs and uploads purged."""
+    count = 0
+    folded = [n.casefold() for n in needles if n]
+    for job in Job.objects.exclude(summary={}, error=""):
+        # An import's summary keeps its first error lines, with the values they name.
+        said = (json.dumps(job.summary, ensure_ascii=False) + job.error).casefold()
+        if any(n in said for n in folded):
+            counts = {k: v for k, v in job.summary.items() if isinstance(v, int)}
+            Job.objects.filter(pk=job.pk).update(summary=counts, error="")
+    for job in Job.objects.filter(files_deleted=False):
+        folder = jobs_dir() / f"job-{job.pk}"
+        paths = [jobs_dir() / job.source_file] if job.source_file else []
+        paths += list(folder.iterdir()) if folder.is_dir() else []
+        if any(file_mentions(p, needles) for p in paths):
+            delete_job_files(job, keep_dir=job.state == Job.State.RUNNING)
+            delete_source_file(job)
+            Job.objects.filter(pk=job.pk).update(
+                files_deleted=True, result_file="", report_file="", source_file=""
+            )
+            count += 1
+    pending = jobs_dir() / "pending"
+    if pending.is_dir():
+        for folder in pending.iterdir():
+            files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+            if any(file_mentions(p, needles) for p in files):
+                for item in files:
+                    item.unlink(missing_ok=True)
+                folder.rmdir()
+                count += 1
     return count

@@ -37,6 +37,7 @@ from .jobs import (  # noqa: F401 - read by the pages and the API
     job_dir,
     job_progress,
     jobs_dir,
+    purge_jobs_mentioning,
     run_job,
     write_import_report,
 )
@@ -306,3 +307,9 @@ def job_file(*, actor: Actor, job_id: uuid.UUID | str, which: str = "result") ->
         prefix = "fehler" if job.language == "de" else "errors"
         return jobs_dir() / f"{job.report_file}.{fmt}", f"{prefix}_{stem}.{fmt}"
     raise NotFound(_("This job has no such file."))
+
+
+def purge_files_mentioning(*, needles: Sequence[str]) -> int:
+    """Delete the import and export files of the active tenant that name a person whose
+    data is being erased (their e-mail, IBAN, phone numbers, name, street)."""
+    return purge_jobs_mentioning([n for n in needles if n and len(n) >= 3])

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
-from .models import Channel, LegalTextKind
+from .models import Channel, CreditAtErasure, LegalTextKind
 from .services import LEGAL_BODY_MAX, LEGAL_TITLE_MAX, NOTE_MAX
 
 
@@ -55,3 +55,20 @@ class PurposeForm(forms.Form):
     key = forms.SlugField(label=_("Key"), max_length=50, help_text=_("e.g. birthday-mail"))
     label = forms.CharField(label=_("Label"), max_length=100)
     description = forms.CharField(label=_("Description"), max_length=500, required=False)
+
+
+class ErasureRequestForm(forms.Form):
+    received_how = forms.CharField(
+        label=_("Received how"),
+        max_length=200,
+        help_text=_("e.g. in person at the Mitte location, letter of 3 May"),
+    )
+
+
+class PrivacySettingsForm(forms.Form):
+    credit_at_erasure = forms.ChoiceField(
+        label=_("Credit left at erasure is"), choices=CreditAtErasure.choices
+    )
+    bill_retention_years = forms.IntegerField(
+        label=_("Keep bills for (years)"), min_value=1, max_value=30
+    )

@@ -129,3 +129,91 @@ class ConsentEvent(ConsentRecord):
         verbose_name = _("consent log entry")
         indexes = [models.Index(fields=["customer", "-at", "-id"], name="consent_event_idx")]
         ordering = ["-at", "-id"]
+
+
+class CreditAtErasure(models.TextChoices):
+    PAY_OUT = "pay_out", _("paid out")
+    FORFEIT = "forfeit", _("forfeited")
+
+
+class PrivacySettings(TenantOwned):
+    """A tenant's rules for erasure and retention."""
+
+    # What happens to credit left when a guest's data is erased.
+    credit_at_erasure = models.CharField(
+        _("credit left at erasure is"),
+        max_length=10,
+        choices=CreditAtErasure.choices,
+        default=CreditAtErasure.PAY_OUT,
+    )
+    # Bills (and later invoices) are kept this long, with the person's data anonymised
+    # (§ 147 AO, § 257 HGB: 10 years in Germany).
+    bill_retention_years = models.PositiveSmallIntegerField(_("keep bills for (years)"), default=10)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("privacy settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="privacy_one_per_tenant")]
+
+
+class ErasureRequest(TenantOwned):
+    """One request to erase a person's data (Art. 17 DSGVO), kept as the record Art. 30
+    asks for: when it came, when it was confirmed, when it was done."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("received")
+        COMPLETED = "completed", _("completed")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    # The number stays: it is not personal on its own and is never given again.
+    customer_number = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    # How staff received it: "in person", "by letter" and the like.
+    received_how = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.CharField(max_length=200)
+    completed_by = models.CharField(max_length=200, blank=True)
+    # The credit booked out when it was done, in minor units, and how.
+    credit_booked_out = models.BigIntegerField(default=0)
+    credit_disposition = models.CharField(
+        max_length=10, choices=CreditAtErasure.choices, blank=True
+    )
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("erasure request")
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-received_at"], name="erasure_received_idx")]
+
+
+class AccessKind(models.TextChoices):
+    EXPORT = "export", _("export")
+    DATA_DOWNLOAD = "data_download", _("data download (Art. 15)")
+    LIST = "list", _("list")
+    RECORD = "record", _("record opened")
+
+
+class AccessLogEntry(TenantOwned):
+    """Who read personal data, when, what and how many customers (Art. 5 (2), 32)."""
+
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=20, choices=AccessKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_client = models.ForeignKey(
+        "tenants.ApiClient", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    channel = models.CharField(max_length=20)
+    # The filter in words (bulk reads) or the customer's number (one record).
+    what = models.CharField(max_length=1000, blank=True)
+    customer_number = models.PositiveIntegerField(null=True, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("access log entry")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-at", "-id"], name="access_log_at_idx")]

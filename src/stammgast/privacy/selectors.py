@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import Consent, ConsentEvent, ConsentPurpose, LegalText, Purpose
+from .models import (
+    Consent,
+    ConsentEvent,
+    ConsentPurpose,
+    ErasureRequest,
+    LegalText,
+    PrivacySettings,
+    Purpose,
+)
 
 
 def purposes() -> list[tuple[str, str]]:
@@ -42,3 +50,18 @@ def consent_log(customer_id: int, *, limit: int | None = None) -> QuerySet[Conse
 def customers_consenting(purpose: str) -> QuerySet:
     """The ids of the customers who have granted `purpose` (a subquery for the list filter)."""
     return Consent.objects.filter(purpose=purpose, granted=True).values("customer_id")
+
+
+def privacy_settings() -> PrivacySettings:
+    """The active tenant's privacy settings; the defaults where it saved none."""
+    return PrivacySettings.objects.first() or PrivacySettings()
+
+
+def erasure_requests() -> QuerySet[ErasureRequest]:
+    return ErasureRequest.objects.order_by("-received_at", "-id")
+
+
+def open_erasure_request(customer_id: int) -> ErasureRequest | None:
+    return ErasureRequest.objects.filter(
+        customer_id=customer_id, state=ErasureRequest.State.RECEIVED
+    ).first()

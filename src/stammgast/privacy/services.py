@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from stammgast.bills import services as bill_services
+from stammgast.cards import services as card_services
 from stammgast.core import db
 from stammgast.core.errors import Conflict, DomainError, FieldErrors, NotFound
+from stammgast.core.money import format_amount
+from stammgast.core.tenancy import tenant_scope
 from stammgast.core.text import without_invisible
 from stammgast.customers import selectors as customer_selectors
 from stammgast.customers import services as customer_services
+from stammgast.exchange import services as exchange_services
+from stammgast.ledger import selectors as ledger_selectors
+from stammgast.ledger import services as ledger_services
 from stammgast.tenants.actor import Actor
 
 from . import selectors
 from .models import (
+    AccessLogEntry,
     Channel,
     Consent,
     ConsentEvent,
     ConsentPurpose,
+    CreditAtErasure,
+    ErasureRequest,
     LegalText,
     LegalTextKind,
+    PrivacySettings,
     Purpose,
     text_kind_for,
 )
@@ -286,3 +298,198 @@ def define_consent_purpose(
         key=key, defaults={"label": label, "description": description}
     )
     return purpose
+
+
+# --- erasure (Art. 17) -----------------------------------------------------------------
+
+# Apps above this one (the self-service area) remove what they keep of the person:
+# hook(customer=...) runs in the erasure's transaction.
+_erasure_hooks: list[Callable[..., None]] = []
+
+
+def on_erasure(hook: Callable[..., None]) -> None:
+    if hook not in _erasure_hooks:
+        _erasure_hooks.append(hook)
+
+
+@dataclass(frozen=True)
+class ErasurePreview:
+    """What an erasure will do with the money, shown before it is confirmed."""
+
+    number: int
+    balance: int
+    currency: str
+    owed: int
+    disposition: str
+
+    @property
+    def blocked_by_debt(self) -> bool:
+        return self.owed > 0
+
+
+def erasure_preview(*, actor: Actor, number: int) -> ErasurePreview:
+    credit = ledger_selectors.credit_summary(actor=actor, customer_number=number)
+    account = ledger_selectors.account_summary(actor=actor, customer_number=number, limit=1)
+    return ErasurePreview(
+        number=number,
+        balance=credit.balance,
+        currency=credit.currency,
+        owed=account.balance,
+        disposition=selectors.privacy_settings().credit_at_erasure,
+    )
+
+
+@db.atomic
+def receive_erasure_request(*, actor: Actor, number: int, received_how: str = "") -> ErasureRequest:
+    """Record that a person asked for their data to be erased (the guest online, or staff
+    for a request in person or by letter); one open request per customer."""
+    actor.require("customers.erase", _("You may not erase customers' data."))
+    customer = customer_selectors.get_customer(actor=actor, number=number)
+    received_how = without_invisible(received_how or "").strip()[:200]
+    open_request = ErasureRequest.objects.filter(
+        customer=customer, state=ErasureRequest.State.RECEIVED
+    ).first()
+    if open_request is not None:
+        return open_request
+    return ErasureRequest.objects.create(
+        customer=customer,
+        customer_number=number,
+        channel=_channel(actor, None),
+        received_how=received_how,
+        received_at=timezone.now(),
+        requested_by=actor.label[:200],
+    )
+
+
+def _traces(customer) -> list[str]:
+    """What identifies the person in a file: looked for in import and export files."""
+    values = [
+        customer.email,
+        customer.iban,
+        customer.phone_private,
+        customer.phone_business,
+        customer.mobile,
+        customer.phone_private_e164,
+        customer.phone_business_e164,
+        customer.mobile_e164,
+        customer.street,
+        customer.last_name,
+    ]
+    return [v for v in values if v and len(v) >= 3]
+
+
+@db.atomic
+def complete_erasure(*, actor: Actor, request_id: int) -> ErasureRequest:
+    """Erase the person's data everywhere: the customer record and its history, pictures,
+    consent notes, the bills' copies, the self-service account, import and export files.
+    Credit left is paid out or forfeited as the tenant set; open items must be settled
+    first. The customer number stays taken for good."""
+    actor.require("customers.erase", _("You may not erase customers' data."))
+    request = ErasureRequest.objects.select_for_update().filter(pk=request_id).first()
+    if request is None:
+        raise NotFound(_("There is no such erasure request."))
+    if request.state == ErasureRequest.State.COMPLETED:
+        raise Conflict(
+            "already_erased",
+            _("This erasure was done already on %(day)s.")
+            % {"day": formats.date_format(timezone.localtime(request.completed_at))},
+        )
+    if request.state != ErasureRequest.State.RECEIVED:
+        raise Conflict("request_withdrawn", _("This erasure request was withdrawn."))
+    number = request.customer_number
+    # The customer's row first (the lock order of every customer write), then the money.
+    customer = customer_services.lock_customer_for_bill(actor=actor, number=number)
+    preview = erasure_preview(actor=actor, number=number)
+    if preview.blocked_by_debt:
+        raise DomainError(
+            "open_items",
+            _("The customer owes %(amount)s %(currency)s; settle the open items first.")
+            % {"amount": format_amount(preview.owed), "currency": preview.currency},
+            status=409,
+        )
+    if preview.balance > 0:
+        booker = Actor.system(actor.tenant)
+        if preview.disposition == CreditAtErasure.PAY_OUT:
+            ledger_services.pay_out_credit(
+                actor=booker,
+                customer_number=number,
+                amount=preview.balance,
+                reason=_("paid out at erasure"),
+                idempotency_key=f"erasure-{request.pk}",
+            )
+        else:
+            ledger_services.correct_credit(
+                actor=booker,
+                customer_number=number,
+                amount=-preview.balance,
+                reason=_("forfeited at erasure"),
+                idempotency_key=f"erasure-{request.pk}",
+            )
+    traces = _traces(customer)
+    for hook in _erasure_hooks:
+        hook(customer=customer)
+    customer_services.erase_customer_data(actor=actor, number=number)
+    bill_services.anonymise_bills_of_erased_customer(customer_id=customer.pk, number=number)
+    card_services.block_cards_of_erased_customer(customer_id=customer.pk)
+    ConsentEvent.objects.filter(customer=customer).exclude(note="").update(note="")
+    now = timezone.now()
+    request.state = ErasureRequest.State.COMPLETED
+    request.confirmed_at = request.confirmed_at or now
+    request.completed_at = now
+    request.completed_by = actor.label[:200]
+    request.credit_booked_out = max(preview.balance, 0)
+    request.credit_disposition = preview.disposition if preview.balance > 0 else ""
+    request.save()
+    tenant = actor.tenant
+
+    def purge_files() -> None:
+        with tenant_scope(tenant):
+            exchange_services.purge_files_mentioning(needles=traces)
+            db.flush_deleted_data()
+
+    # Files are not part of the transaction: removed once the erasure is committed.
+    db.on_commit(purge_files)
+    return request
+
+
+@db.atomic
+def update_privacy_settings(
+    *, actor: Actor, credit_at_erasure: str, bill_retention_years: int
+) -> PrivacySettings:
+    actor.require("tenant.manage", _("Only a tenant administrator may change this."))
+    errors = FieldErrors()
+    if credit_at_erasure not in CreditAtErasure.values:
+        errors.add("credit_at_erasure", _("Choose from the list."))
+    if not isinstance(bill_retention_years, int) or not 1 <= bill_retention_years <= 30:
+        errors.add("bill_retention_years", _("Enter a whole number from 1 to 30."))
+    errors.raise_if_any("invalid", _("Some fields are not valid."))
+    found, _created = PrivacySettings.objects.update_or_create(
+        tenant=actor.tenant,
+        defaults={
+            "credit_at_erasure": credit_at_erasure,
+            "bill_retention_years": bill_retention_years,
+        },
+    )
+    return found
+
+
+def log_access(
+    *,
+    actor: Actor,
+    kind: str,
+    what: str = "",
+    count: int | None = None,
+    customer_number: int | None = None,
+) -> None:
+    """One row of the access log: who read personal data, what and how much."""
+    AccessLogEntry.objects.create(
+        at=timezone.now(),
+        kind=kind,
+        user=actor.user,
+        api_client=actor.api_client,
+        actor_label=actor.label[:200],
+        channel=actor.channel_name[:20],
+        what=what[:1000],
+        count=count,
+        customer_number=customer_number,
+    )

@@ -195,7 +195,9 @@ def _find_link(token: Any, purpose: str) -> GuestLink:
         .first()
     )
     if link is None:
-        raise DomainError("link_invalid", _("This link is not valid."), status=404)
+        raise DomainError(
+            "link_invalid", _("This link is not valid, or its work is done."), status=404
+        )
     if link.used_at is not None:
         raise DomainError(
             "link_used", _("This link was used already; each link works once."), status=410
@@ -634,3 +636,102 @@ def guest_actor(account: GuestAccount) -> Actor:
         tenant=account.tenant,
         customer_number=account.customer.number if account.customer_id else None,
     )
+
+
+# --- the person's data: download and erasure --------------------------------------------
+
+
+def account_section(customer) -> dict | None:
+    """What the self-service area keeps of the person (for their data download)."""
+    account = GuestAccount.objects.filter(customer=customer).first()
+    if account is None:
+        return None
+    return {
+        "email": account.email,
+        "registered": account.created_at.isoformat(),
+        "confirmed": account.confirmed_at.isoformat() if account.confirmed_at else None,
+        "last_login": account.last_login.isoformat() if account.last_login else None,
+        "language": account.language,
+        "favourite_locations": sorted(account.favourite_locations.values_list("code", flat=True)),
+    }
+
+
+def remove_account_of_erased(*, customer) -> None:
+    """Hook of the erasure: the guest account goes with the person's data."""
+    for account in GuestAccount.objects.filter(customer=customer):
+        # The throttles are keyed by the address: they go too.
+        GuestThrottle.objects.filter(
+            key__in=[f"login:{account.email}", f"reset:{account.email}"]
+        ).delete()
+        account.delete()
+
+
+@db.atomic
+def request_erasure(*, account: GuestAccount, password: Any, link: LinkMaker) -> None:
+    """The guest asks for their data to be erased; a link confirms it by e-mail."""
+    account = GuestAccount.objects.select_for_update().get(pk=account.pk)
+    if not (isinstance(password, str) and check_password(password, account.password)):
+        raise DomainError(
+            "wrong_password",
+            _("The password is wrong."),
+            fields={"password": _("Wrong password.")},
+            status=403,
+        )
+    actor = guest_actor(account)
+    number = account.customer.number
+    privacy_services.receive_erasure_request(actor=actor, number=number)
+    preview = privacy_services.erasure_preview(actor=actor, number=number)
+    token = _new_link(account, LinkPurpose.ERASE)
+    send_mail(
+        "erase",
+        to=account.email,
+        language=account.language,
+        context=_mail_context(
+            account.tenant,
+            link=link("erase", token),
+            link_label=_("Delete my data"),
+            hours=int(LINK_LIFETIME[LinkPurpose.ERASE].total_seconds() // 3600),
+            balance_note=balance_note(preview),
+        ),
+    )
+
+
+def balance_note(preview) -> str:
+    """What happens to the money, in words, for the page and the mail."""
+    from stammgast.core.money import format_amount
+
+    if preview.owed > 0:
+        return _(
+            "You owe %(amount)s %(currency)s on your customer account; please settle it "
+            "first, then the deletion can be done."
+        ) % {"amount": format_amount(preview.owed), "currency": preview.currency}
+    if preview.balance <= 0:
+        return _("You have no credit left.")
+    if preview.disposition == "pay_out":
+        return _(
+            "Your credit of %(amount)s %(currency)s will be paid out to you (ask at any of "
+            "our locations or we transfer it)."
+        ) % {"amount": format_amount(preview.balance), "currency": preview.currency}
+    return _(
+        "Your credit of %(amount)s %(currency)s will be forfeited. Use it or have it paid "
+        "out at one of our locations before you confirm."
+    ) % {"amount": format_amount(preview.balance), "currency": preview.currency}
+
+
+def confirm_erasure(*, tenant: Tenant, token: Any) -> str:
+    """Erase the guest's data once the link is opened and confirmed; the address the
+    closing mail goes to is returned (the account is gone afterwards)."""
+    with db.atomic():
+        link = _find_link(token, LinkPurpose.ERASE)
+        account = link.account
+        email, language = account.email, account.language
+        actor = guest_actor(account)
+        request = privacy_selectors.open_erasure_request(account.customer_id)
+        if request is None:
+            raise DomainError("already_erased", _("This erasure was done already."), status=409)
+        _use(link)
+        request.confirmed_at = timezone.now()
+        request.save(update_fields=["confirmed_at"])
+        privacy_services.complete_erasure(actor=actor, request_id=request.pk)
+        send_mail("erased", to=email, language=language, context=_mail_context(tenant))
+    return email

@@ -16,8 +16,10 @@ from django.views.decorators.http import require_POST
 from stammgast.core import tenancy
 from stammgast.core.errors import DomainError, NotFound
 from stammgast.ledger import selectors as ledger_selectors
+from stammgast.privacy import person
 from stammgast.privacy import selectors as privacy_selectors
-from stammgast.privacy.models import LegalText, LegalTextKind
+from stammgast.privacy import services as privacy_services
+from stammgast.privacy.models import AccessKind, LegalText, LegalTextKind
 from stammgast.tenants import services as tenant_services
 
 from . import selectors, services, session
@@ -450,3 +452,68 @@ def legal_text(request: HttpRequest, kind: str, version: int) -> HttpResponse:
     if text is None:
         raise Http404(_("There is no such text."))
     return _page(request, "selfservice/legal_text.html", {"text": text})
+
+
+@guest_required
+def download(request: HttpRequest) -> HttpResponse:
+    """Everything stored about the guest, as a ZIP (Art. 15 and 20 DSGVO)."""
+    account = request.guest
+    actor = services.guest_actor(account)
+    content, name = person.person_archive(actor=actor, number=account.customer.number)
+    privacy_services.log_access(
+        actor=actor,
+        kind=AccessKind.DATA_DOWNLOAD,
+        customer_number=account.customer.number,
+        count=1,
+    )
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@guest_required
+def delete(request: HttpRequest) -> HttpResponse:
+    account = request.guest
+    actor = services.guest_actor(account)
+    preview = privacy_services.erasure_preview(actor=actor, number=account.customer.number)
+    form = PasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_erasure(
+                account=account, password=form.cleaned_data["password"], link=_links(request)
+            )
+        except DomainError as exc:
+            _show_errors(form, exc)
+        else:
+            return _page(request, "selfservice/delete_sent.html")
+    return _page(
+        request,
+        "selfservice/delete.html",
+        {"form": form, "preview": preview, "note": services.balance_note(preview)},
+    )
+
+
+@guest_area
+def confirm_erasure(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        account = services.check_link(token=token, purpose=LinkPurpose.ERASE)
+    except DomainError as exc:
+        return _page(request, "selfservice/link_failed.html", {"message": exc.message}, status=410)
+    actor = services.guest_actor(account)
+    preview = privacy_services.erasure_preview(actor=actor, number=account.customer.number)
+    if request.method == "POST":
+        try:
+            services.confirm_erasure(tenant=request.tenant, token=token)
+        except DomainError as exc:
+            return _page(
+                request, "selfservice/link_failed.html", {"message": exc.message}, status=409
+            )
+        session.log_out(request)
+        request.guest = None
+        return _page(request, "selfservice/erased.html")
+    return _page(
+        request,
+        "selfservice/confirm_erasure.html",
+        {"preview": preview, "note": services.balance_note(preview)},
+    )

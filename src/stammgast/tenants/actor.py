@@ -21,6 +21,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.unblock",
         "customers.restrict_locations",
         "tenant.manage",
+        "customers.erase",
         "customers.export",
         "customers.import",
         *{"credit.top_up", "credit.pay", "credit.refund", "credit.correct", "credit.pay_out"},
@@ -83,7 +84,7 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
 # A guest changes their own master data and consents and tops up their credit; payment
 # data, blocks, discounts, memos and the like stay with the business. The e-mail address
 # changes only through its own confirmed workflow, never as a plain field.
-GUEST_PERMISSIONS = {"customers.change", "credit.top_up"}
+GUEST_PERMISSIONS = {"customers.change", "credit.top_up", "customers.erase"}
 GUEST_FIELDS = frozenset(
     {
         "title",
