@@ -32,6 +32,7 @@ from stammgast.customers.api import router as customers_router
 from stammgast.exchange.api import router as exchange_router
 from stammgast.ledger.api import router as ledger_router
 from stammgast.pricing.api import router as pricing_router
+from stammgast.privacy.api import access_router
 from stammgast.privacy.api import router as privacy_router
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.keys import actor_for_key
@@ -154,6 +155,7 @@ api.add_router("/customers", customers_router)
 api.add_router("/customers", cards_router)
 api.add_router("/customers", ledger_router)
 api.add_router("/customers", privacy_router)
+api.add_router("/access-log", access_router)
 api.add_router("", exchange_router)
 api.add_router("", bills_router)
 api.add_router("/pricing", pricing_router)

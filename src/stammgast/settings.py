@@ -69,6 +69,8 @@ MIDDLEWARE = [
     # Outside the rest: turns Django's own error pages under /api/ into JSON.
     "stammgast.core.middleware.ApiErrorsAsJson",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Reads of personal data a request notes are written after its answer is sent.
+    "stammgast.core.access.AccessLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("pricing/", include(("stammgast.pricing.urls", "pricing"))),
     path("privacy/", include(("stammgast.privacy.urls", "privacy"))),
     path("me/", include(("stammgast.selfservice.urls", "selfservice"))),
+    path("self-service/", include(("stammgast.selfservice.staff_urls", "selfservice_admin"))),
     path("", include("stammgast.portal.urls")),
 ]
 

@@ -279,7 +279,7 @@ def test_staff_download_a_persons_data_and_it_is_logged(tenant, erika):
     assert {c["purpose"] for c in data["consent_log"]} >= {"marketing"}
     assert "Mustermann-Zweig" in archive.read("data.html").decode()
     with tenant_scope(tenant):
-        entry = AccessLogEntry.objects.get()
+        entry = AccessLogEntry.objects.get(kind="data_download")
     assert (entry.kind, entry.customer_number, entry.actor_label) == (
         "data_download",
         erika.number,

@@ -7,11 +7,12 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
+from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError
 from stammgast.core.http import ERRORS, expected_version, json_response
 
 from . import selectors, services
-from .filters import parse_filter
+from .filters import filter_in_words, parse_filter
 from .models import Customer, CustomerEvent
 from .schemas import (
     CustomerIn,
@@ -100,6 +101,12 @@ def list_customers(request: HttpRequest, params: Query[ListQuery]):
     page = selectors.list_customers(
         actor=request.actor, f=f, cursor=params.cursor, limit=params.limit, only=SUMMARY_FIELDS
     )
+    note_access(
+        actor=request.actor,
+        kind="list",
+        what=filter_in_words(f),
+        count=len(page.items),
+    )
     # Plain values already; written as they are (the schema above documents them).
     return json_response(
         200,
@@ -120,12 +127,21 @@ def lookup(
 ):
     """Exactly one parameter. `card` is answered by the card database (the cards app)."""
     given = {key: request.GET.get(key) for key in request.GET}
-    return json_response(200, selectors.lookup_customers(actor=request.actor, **given))
+    found = selectors.lookup_customers(actor=request.actor, **given)
+    note_access(
+        actor=request.actor,
+        kind="record",
+        what="lookup by " + ", ".join(sorted(given))[:50],
+        count=len(found),
+        customer_number=found[0]["number"] if len(found) == 1 else None,
+    )
+    return json_response(200, found)
 
 
 @router.get("/{int:number}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
 def get_customer(request: HttpRequest, number: int):
     record = selectors.customer_record(actor=request.actor, number=number)
+    note_access(actor=request.actor, kind="record", customer_number=number, count=1)
     etag = record.pop("etag")
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304, headers={"ETag": etag})

@@ -22,10 +22,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError, NotFound, PreconditionFailed
 from stammgast.tenants.pages import render_page, staff_required
 
 from . import forms, selectors, services
+from .filters import filter_in_words
 from .models import Customer, CustomerEvent, CustomerKind
 from .registers import (
     Register,
@@ -261,6 +263,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         )
         total, estimated = selectors.count_customers_for_list(actor=request.actor, f=f)
         position = _position(page, number, total, estimated)
+        note_access(
+            actor=request.actor, kind="list", what=filter_in_words(f), count=len(page.items)
+        )
     except DomainError as exc:
         search_error = exc.fields.get("q", [exc.message])[0] if exc.fields else exc.message
         if "cursor" in exc.fields:
@@ -364,6 +369,7 @@ def _record_context(request: HttpRequest, customer: Customer, register: Register
 def customer_record(request: HttpRequest, number: int, register: str = "master") -> HttpResponse:
     reg = _register_or_404(register)
     customer = _customer_or_404(request, number)
+    note_access(actor=request.actor, kind="record", customer_number=number, count=1)
     context = _record_context(request, customer, reg)
     if reg.form is not None:
         form = reg.form(actor=request.actor, customer=customer)

@@ -13,8 +13,9 @@ from django.db import OperationalError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError, NotFound
-from stammgast.customers.filters import CustomerFilter
+from stammgast.customers.filters import CustomerFilter, filter_in_words
 from stammgast.tenants.actor import Actor
 
 from .columns import EXPORT_COLUMNS, OPTIONAL_EXPORT_COLUMNS  # noqa: F401 - for the pages
@@ -93,6 +94,7 @@ def start_export(
         rows_total=total,
         **_owner_fields(actor),
     )
+    note_access(actor=actor, kind="export", what=filter_in_words(f), count=total)
     if total <= inline_rows:
         run_job(job_id=job.pk, actor=actor)
         job.refresh_from_db()

@@ -6,14 +6,16 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, WithJsonSchema
 
+from stammgast.core.errors import DomainError
 from stammgast.core.http import ERRORS, json_response
 from stammgast.customers import selectors as customer_selectors
 
 from . import selectors, services
-from .models import Consent, ConsentEvent
+from .models import AccessKind, Consent, ConsentEvent
 
 router = Router(tags=["consents"])
 
@@ -155,3 +157,59 @@ def record_consent(request: HttpRequest, number: int, payload: ConsentIn):
     )
     customer = customer_selectors.get_customer(actor=request.actor, number=number)
     return json_response(200, _consents(number, customer.pk))
+
+
+access_router = Router(tags=["access log"])
+
+
+class AccessQuery(Schema):
+    kind: str | None = Field(None, description="export | data_download | list | record")
+    before: int | None = Field(None, ge=1, description="next_before of the page before")
+    limit: int = Field(50, ge=1, le=selectors.ACCESS_PAGE_MAX)
+
+
+class AccessEntryOut(Schema):
+    id: int
+    at: dt.datetime
+    kind: str
+    actor: str
+    channel: str
+    what: str
+    count: int | None
+    customer: int | None
+
+
+class AccessPageOut(Schema):
+    items: list[AccessEntryOut]
+    next_before: int | None
+
+
+@access_router.get(
+    "", response={200: AccessPageOut, **ERRORS}, summary="Who read personal data, newest first"
+)
+def access_log(request: HttpRequest, params: Query[AccessQuery]):
+    request.actor.require("privacy.access_log", _("This key may not read the access log."))
+    if params.kind is not None and params.kind not in AccessKind.values:
+        raise DomainError(
+            "invalid",
+            _("Some fields are not valid."),
+            fields={"kind": _("Choose one of: %(k)s.") % {"k": ", ".join(AccessKind.values)}},
+            status=422,
+        )
+    rows, next_before = selectors.access_log(
+        kind=params.kind, before=params.before, limit=params.limit
+    )
+    items = [
+        {
+            "id": e.pk,
+            "at": e.at,
+            "kind": e.kind,
+            "actor": e.actor_label,
+            "channel": e.channel,
+            "what": e.what,
+            "count": e.count,
+            "customer": e.customer_number,
+        }
+        for e in rows
+    ]
+    return json_response(200, {"items": items, "next_before": next_before})

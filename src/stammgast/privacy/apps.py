@@ -8,6 +8,7 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Privacy")
 
     def ready(self) -> None:
+        from stammgast.core import access
         from stammgast.customers import filters
         from stammgast.customers import services as customer_services
 
@@ -15,5 +16,6 @@ class PrivacyConfig(AppConfig):
         from .views import add_privacy_registers
 
         customer_services.on_customers_applied(services.keep_newsletter_consent)
+        access.set_writer(services.write_access_log)
         filters.select_consenting(selectors.customers_consenting, selectors.purposes)
         add_privacy_registers()

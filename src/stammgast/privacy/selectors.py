@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from .models import (
+    AccessLogEntry,
     Consent,
     ConsentEvent,
     ConsentPurpose,
@@ -65,3 +66,20 @@ def open_erasure_request(customer_id: int) -> ErasureRequest | None:
     return ErasureRequest.objects.filter(
         customer_id=customer_id, state=ErasureRequest.State.RECEIVED
     ).first()
+
+
+ACCESS_PAGE_MAX = 200
+
+
+def access_log(
+    *, kind: str | None = None, before: int | None = None, limit: int = 50
+) -> tuple[list[AccessLogEntry], int | None]:
+    """A page of the access log, newest first, and the id to ask for the next page with."""
+    qs = AccessLogEntry.objects.order_by("-id")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    limit = max(1, min(limit, ACCESS_PAGE_MAX))
+    rows = list(qs[: limit + 1])
+    return rows[:limit], rows[limit - 1].pk if len(rows) > limit else None

@@ -26,6 +26,7 @@ from stammgast.tenants.actor import Actor
 
 from . import selectors
 from .models import (
+    AccessKind,
     AccessLogEntry,
     Channel,
     Consent,
@@ -432,6 +433,11 @@ def complete_erasure(*, actor: Actor, request_id: int) -> ErasureRequest:
     bill_services.anonymise_bills_of_erased_customer(customer_id=customer.pk, number=number)
     card_services.block_cards_of_erased_customer(customer_id=customer.pk)
     ConsentEvent.objects.filter(customer=customer).exclude(note="").update(note="")
+    # A search for the person's name or address is in the access log's filter words.
+    for trace in traces:
+        AccessLogEntry.objects.filter(
+            kind__in=[AccessKind.LIST, AccessKind.EXPORT], what__icontains=trace
+        ).update(what=_("(a search for an erased person)"))
     now = timezone.now()
     request.state = ErasureRequest.State.COMPLETED
     request.confirmed_at = request.confirmed_at or now
@@ -473,23 +479,11 @@ def update_privacy_settings(
     return found
 
 
-def log_access(
-    *,
-    actor: Actor,
-    kind: str,
-    what: str = "",
-    count: int | None = None,
-    customer_number: int | None = None,
-) -> None:
-    """One row of the access log: who read personal data, what and how much."""
-    AccessLogEntry.objects.create(
-        at=timezone.now(),
-        kind=kind,
-        user=actor.user,
-        api_client=actor.api_client,
-        actor_label=actor.label[:200],
-        channel=actor.channel_name[:20],
-        what=what[:1000],
-        count=count,
-        customer_number=customer_number,
-    )
+def write_access_log(entries: list[dict]) -> None:
+    """Store reads noted by core.access, each in its tenant's database."""
+    by_tenant: dict[int, list[dict]] = {}
+    for entry in entries:
+        by_tenant.setdefault(entry["tenant"].pk, []).append(entry)
+    for rows in by_tenant.values():
+        with tenant_scope(rows[0]["tenant"]):
+            AccessLogEntry.objects.bulk_create([AccessLogEntry(**row) for row in rows])

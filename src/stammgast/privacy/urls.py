@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/<int:number>/download/", views.download_person, name="download_person"),
     path("customers/<int:number>/erasure/", views.receive_erasure, name="receive_erasure"),
     path("erasures/", views.erasures, name="erasures"),
+    path("access-log/", views.access_log, name="access_log"),
     path("erasures/<int:request_id>/complete/", views.complete_erasure, name="complete_erasure"),
     path("settings/", views.save_settings, name="save_settings"),
 ]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError, NotFound
 from stammgast.customers.registers import Register, add_register
 from stammgast.tenants.pages import render_page, staff_required
@@ -196,9 +197,7 @@ def download_person(request: HttpRequest, number: int) -> HttpResponse:
         content, name = person.person_archive(actor=request.actor, number=number)
     except NotFound as exc:
         raise Http404(exc.message) from None
-    services.log_access(
-        actor=request.actor, kind=AccessKind.DATA_DOWNLOAD, customer_number=number, count=1
-    )
+    note_access(actor=request.actor, kind=AccessKind.DATA_DOWNLOAD, customer_number=number, count=1)
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
@@ -278,3 +277,27 @@ def save_settings(request: HttpRequest) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
     return redirect("privacy:overview")
+
+
+@staff_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Who read personal data, when, what and how much: for tenant administrators."""
+    request.actor.require("privacy.access_log", _("Only a tenant administrator may see this."))
+    kind = request.GET.get("kind") or None
+    if kind not in (None, *AccessKind.values):
+        kind = None
+    before = request.GET.get("before", "")
+    rows, next_before = selectors.access_log(
+        kind=kind, before=int(before) if before.isdigit() else None, limit=100
+    )
+    return render_page(
+        request,
+        "privacy/access_log.html",
+        {
+            "nav": "privacy",
+            "entries": rows,
+            "next_before": next_before,
+            "kind": kind or "",
+            "kinds": AccessKind.choices,
+        },
+    )

@@ -131,3 +131,21 @@ class DataForm(forms.Form):
                     choices=choices,
                     widget=forms.CheckboxSelectMultiple,
                 )
+
+
+class AreaSettingsForm(forms.Form):
+    """The tenant's guest area: open or closed, colour, logo, the data form's fields."""
+
+    enabled = forms.BooleanField(label=_("The guest area is open"), required=False)
+    colour = forms.CharField(
+        label=_("Colour"), max_length=7, widget=forms.TextInput(attrs={"type": "color"})
+    )
+    logo = forms.ImageField(label=_("Logo"), required=False)
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+
+    def __init__(self, *args, uses: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in FORM_FIELDS:
+            self.fields[f"use_{name}"] = forms.ChoiceField(
+                label=label, choices=FieldUse.choices, initial=uses[name]
+            )

@@ -735,3 +735,81 @@ def confirm_erasure(*, tenant: Tenant, token: Any) -> str:
         privacy_services.complete_erasure(actor=actor, request_id=request.pk)
         send_mail("erased", to=email, language=language, context=_mail_context(tenant))
     return email
+
+
+# --- the tenant's settings ------------------------------------------------------------
+
+LOGO_MAX_BYTES = 512 * 1024
+_LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
+def _logo_suffix(upload) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    refused = DomainError(
+        "invalid_logo",
+        _("The logo must be a PNG, JPEG or WebP picture of at most 512 KB."),
+        fields={"logo": _("Not a usable picture.")},
+        status=422,
+    )
+    if upload.size > LOGO_MAX_BYTES:
+        raise refused
+    try:
+        with Image.open(upload) as image:
+            if image.format not in _LOGO_FORMATS or image.width * image.height > 4_000_000:
+                raise refused
+            suffix = _LOGO_FORMATS[image.format]
+            image.verify()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise refused from None
+    upload.seek(0)
+    return suffix
+
+
+@db.atomic
+def configure_self_service(
+    *,
+    actor: Actor,
+    enabled: bool,
+    colour: str,
+    fields: Mapping[str, str],
+    logo=None,
+    remove_logo: bool = False,
+):
+    """How the tenant's guest area looks and what its data form asks."""
+    import re
+
+    actor.require("tenant.manage", _("Only a tenant administrator may change this."))
+    errors = FieldErrors()
+    if not isinstance(colour, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
+        errors.add("colour", _("Enter a colour as #RRGGBB."))
+    uses = {}
+    for name, use in fields.items():
+        if name not in field_uses({}):
+            errors.add(name, _("There is no such field."))
+        elif use not in FieldUse.values:
+            errors.add(name, _("Choose hidden, optional or required."))
+        else:
+            uses[name] = use
+    # stammgast keeps no customer without a name (docs/exchange.md): one of the name
+    # fields is always asked for.
+    resolved = field_uses(uses)
+    if resolved["last_name"] != FieldUse.REQUIRED and resolved["first_name"] != FieldUse.REQUIRED:
+        errors.add("last_name", _("The first name or the name must be required."))
+    suffix = _logo_suffix(logo) if logo is not None else ""
+    errors.raise_if_any("invalid", _("Some fields are not valid."))
+    from .models import SelfServiceSettings
+
+    found = SelfServiceSettings.objects.select_for_update().filter(tenant=actor.tenant).first()
+    found = found or SelfServiceSettings(tenant=actor.tenant)
+    old_logo = found.logo.name if found.logo else ""
+    found.enabled, found.colour, found.fields = bool(enabled), colour.lower(), uses
+    if logo is not None:
+        found.logo.save(f"{secrets.token_urlsafe(12)}.{suffix}", logo, save=False)
+    elif remove_logo:
+        found.logo = ""
+    found.save()
+    if old_logo and (logo is not None or remove_logo):
+        storage = found.logo.storage
+        db.on_commit(lambda: storage.delete(old_logo))
+    return found

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from stammgast.core import tenancy
+from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError, NotFound
 from stammgast.ledger import selectors as ledger_selectors
 from stammgast.privacy import person
@@ -460,7 +461,7 @@ def download(request: HttpRequest) -> HttpResponse:
     account = request.guest
     actor = services.guest_actor(account)
     content, name = person.person_archive(actor=actor, number=account.customer.number)
-    privacy_services.log_access(
+    note_access(
         actor=actor,
         kind=AccessKind.DATA_DOWNLOAD,
         customer_number=account.customer.number,

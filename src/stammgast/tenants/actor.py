@@ -22,6 +22,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "customers.restrict_locations",
         "tenant.manage",
         "customers.erase",
+        "privacy.access_log",
         "customers.export",
         "customers.import",
         *{"credit.top_up", "credit.pay", "credit.refund", "credit.correct", "credit.pay_out"},
@@ -71,6 +72,7 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
     Scope.READONLY: set(),
     # A back-office integration that moves whole customer bases in and out.
     Scope.EXCHANGE: {
+        "privacy.access_log",
         "customers.export",
         "customers.import",
         "customers.create",

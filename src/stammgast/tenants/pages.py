@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from stammgast.core.errors import PermissionDenied
+
 from .models import Role
 
 
@@ -33,6 +35,10 @@ def staff_required(view):
     def wrapper(request, *args, **kwargs):
         if getattr(request, "actor", None) is None:
             return render_page(request, "portal/no_membership.html", status=403)
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            # A page the role may not open says so, as the services worded it.
+            return render_page(request, "portal/denied.html", {"denied": exc.message}, status=403)
 
     return wrapper
