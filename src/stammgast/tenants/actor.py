@@ -104,6 +104,10 @@ GUEST_FIELDS = frozenset(
         "phone_private",
         "phone_business",
         "mobile",
+        # Written by the rules from the phone numbers above, never given as such.
+        "phone_private_e164",
+        "phone_business_e164",
+        "mobile_e164",
         "newsletter",
     }
 )
