@@ -77,3 +77,48 @@ def test_the_guest_deletes_their_data_after_confirming_by_mail(tenant, guest, ma
     # The account is gone: the address and password open nothing.
     answer = guest.post(f"{AREA}/login/", {"email": "erika@example.org", "password": PASSWORD})
     assert answer.status_code == 403
+
+
+def test_the_guest_sees_bills_and_cards_and_blocks_a_lost_card(tenant, guest):
+    from stammgast.bills import services as bill_services
+    from stammgast.cards import services as card_services
+    from stammgast.cards.selectors import customers_with_card
+    from stammgast.tenants import services as tenant_services
+
+    location = tenant_services.create_location(tenant=tenant, code="mitte", name="Mitte")
+    with tenant_scope(tenant):
+        actor = Actor.system(tenant)
+        number = Customer.objects.get().number
+        card_services.assign_card(actor=actor, customer_number=number, card_number="C-1001")
+        bill_services.post_bill(
+            actor=actor,
+            data={
+                "number": "B-7",
+                "terminal": "T1",
+                "location": location.code,
+                "customer": number,
+                "lines": [{"item": "Suppe", "unit_price": "4.20"}],
+                "payments": [{"method": "cash", "amount": "4.20"}],
+            },
+        )
+    page = guest.get(f"{AREA}/").content.decode()
+    assert "4.20 EUR" in page and "C-1001" in page
+    guest.post(f"{AREA}/cards/block/", {"card": "C-1001"})
+    assert "blocked" in guest.get(f"{AREA}/").content.decode()
+    with tenant_scope(tenant):
+        assert not customers_with_card(tenant_id=tenant.pk, value="C-1001").exists()
+    # Another customer's card is not the guest's to block.
+    with tenant_scope(tenant):
+        other = customer_services_create(tenant)
+        card_services.assign_card(actor=actor, customer_number=other, card_number="C-2002")
+    guest.post(f"{AREA}/cards/block/", {"card": "C-2002"})
+    with tenant_scope(tenant):
+        assert customers_with_card(tenant_id=tenant.pk, value="C-2002").exists()
+
+
+def customer_services_create(tenant) -> int:
+    from stammgast.customers import services as customer_services
+
+    return customer_services.create_customer(
+        actor=Actor.system(tenant), data={"last_name": "Andere"}
+    ).number

@@ -62,3 +62,27 @@ def cards_of_customer(*, customer_id: int) -> list[dict]:
         }
         for c in Card.objects.filter(customer_id=customer_id).order_by("created_at", "pk")
     ]
+
+
+@db.atomic
+def block_lost_card(*, actor: Actor, customer_number: int, card_number: str) -> Card:
+    """Block a card its holder lost (the guest themselves, or staff for them); a blocked
+    card opens nothing at the tills. Blocking it again changes nothing."""
+    actor.require("customers.change", _("You may not change customers."))
+    customer = customer_selectors.get_customer(actor=actor, number=customer_number)
+    card = (
+        Card.objects.select_for_update()
+        .filter(customer=customer, number=(card_number or "").strip()[:64])
+        .first()
+    )
+    if card is None:
+        raise DomainError(
+            "unknown_card",
+            _("This card is not one of the customer's cards."),
+            fields={"card": _("Not one of the customer's cards.")},
+            status=404,
+        )
+    if not card.blocked:
+        card.blocked = True
+        card.save(update_fields=["blocked"])
+    return card

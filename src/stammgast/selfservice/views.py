@@ -13,6 +13,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from stammgast.bills import selectors as bill_selectors
+from stammgast.cards import services as card_services
 from stammgast.core import tenancy
 from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError, NotFound
@@ -310,6 +312,10 @@ def home(request: HttpRequest) -> HttpResponse:
     movements = ledger_selectors.credit_entries(
         actor=actor, customer_number=customer.number, cursor=None, limit=MOVEMENTS_SHOWN
     ).items
+    bills = bill_selectors.customer_bills(
+        actor=actor, customer_number=customer.number, limit=MOVEMENTS_SHOWN
+    ).items
+    cards = card_services.cards_of_customer(customer_id=customer.pk)
     consents = privacy_selectors.consents_of(customer.pk)
     rows = [
         {"key": key, "label": label, "granted": bool(consents.get(key) and consents[key].granted)}
@@ -330,6 +336,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "credit": credit,
             "movements": movements,
             "consent_rows": rows,
+            "bills": bills,
+            "cards": cards,
         },
     )
 
@@ -518,3 +526,21 @@ def confirm_erasure(request: HttpRequest, token: str) -> HttpResponse:
         "selfservice/confirm_erasure.html",
         {"preview": preview, "note": services.balance_note(preview)},
     )
+
+
+@require_POST
+@guest_required
+def block_card(request: HttpRequest) -> HttpResponse:
+    """ "Block my lost card"."""
+    account = request.guest
+    try:
+        card_services.block_lost_card(
+            actor=services.guest_actor(account),
+            customer_number=account.customer.number,
+            card_number=request.POST.get("card", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The card is blocked. Ask us for a new one."))
+    return redirect(_url(request, "home") + "#cards")
