@@ -11,6 +11,7 @@ class PrivacyConfig(AppConfig):
         from stammgast.core import access
         from stammgast.customers import filters
         from stammgast.customers import services as customer_services
+        from stammgast.customers.signals import demo_tenant_ready
 
         from . import selectors, services
         from .views import add_privacy_registers
@@ -19,3 +20,4 @@ class PrivacyConfig(AppConfig):
         access.set_writer(services.write_access_log)
         filters.select_consenting(selectors.customers_consenting, selectors.purposes)
         add_privacy_registers()
+        demo_tenant_ready.connect(services.publish_demo_texts, dispatch_uid="privacy-demo")

@@ -487,3 +487,24 @@ def write_access_log(entries: list[dict]) -> None:
     for rows in by_tenant.values():
         with tenant_scope(rows[0]["tenant"]):
             AccessLogEntry.objects.bulk_create([AccessLogEntry(**row) for row in rows])
+
+
+DEMO_PRIVACY_POLICY = """We keep what you tell us (name, contact, address if you give it), your \
+credit and bills, and the consents you give, to serve you at our locations and in the \
+guest area. You may see, download, correct and delete your data at any time in the guest \
+area, and revoke every consent there.
+
+This is the demo's sample text; publish your own in the portal under Privacy."""
+
+
+def publish_demo_texts(sender=None, *, tenant, **kwargs) -> str:
+    """The demo tenant's sample privacy policy (once), so that its guest area opens."""
+    if LegalText.objects.filter(kind=LegalTextKind.PRIVACY).exists():
+        return ""
+    publish_legal_text(
+        actor=Actor.system(tenant),
+        kind=LegalTextKind.PRIVACY,
+        title="Datenschutzerklärung (Beispiel)",
+        body=DEMO_PRIVACY_POLICY,
+    )
+    return f"Guest area: http://127.0.0.1:8000/me/{tenant.slug}/register/"

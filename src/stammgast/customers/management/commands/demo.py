@@ -9,6 +9,7 @@ from stammgast.core.commands import DomainCommand
 from stammgast.core.tenancy import tenant_scope
 from stammgast.customers import demo_data
 from stammgast.customers.models import Customer, CustomerGroup
+from stammgast.customers.signals import demo_tenant_ready
 from stammgast.tenants import services as tenant_services
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, Tenant
@@ -47,6 +48,9 @@ class Command(DomainCommand):
                         loc = locations[i % len(locations)] if i % 4 == 0 else None
                         demo_data.create_demo_customer(actor=actor, rng=rng, location=loc)
             self._admin(tenant, opts["password"])
+            for _receiver, line in demo_tenant_ready.send(sender=self.__class__, tenant=tenant):
+                if line:
+                    self.stdout.write(line)
             self.stdout.write(
                 f"Demo tenant '{tenant.slug}': {len(locations)} locations, "
                 f"{Customer.objects.count()} customers."
