@@ -1,4 +1,4 @@
-"""URL map: portal, self-service, API and (for superusers) Django admin."""
+"""URL map: portal, self-service, online payments, API and (for superusers) Django admin."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -14,6 +14,7 @@ urlpatterns = [
     path("ledger/", include(("stammgast.ledger.urls", "ledger"))),
     path("bills/", include(("stammgast.bills.urls", "bills"))),
     path("pricing/", include(("stammgast.pricing.urls", "pricing"))),
+    path("pay/", include("stammgast.payments.urls")),
     path("", include("stammgast.portal.urls")),
 ]
 

@@ -1,4 +1,4 @@
-"""Who is acting: a staff user or an API client, in a tenant, maybe at one location."""
+"""Who is acting: a staff user, an API client or a guest, in a tenant, maybe at one location."""
 
 from __future__ import annotations
 
@@ -80,6 +80,8 @@ SCOPE_PERMISSIONS: dict[str, set[str]] = {
         "customers.restrict_locations",
     },
 }
+# A guest in the self-service area acts only on their own record (the services check that).
+GUEST_PERMISSIONS: set[str] = {"credit.top_up"}
 # A block records the rank of whoever set it; only that rank or a higher one lifts it.
 # Tills and integrations act with the rank of the staff who would do the same by hand.
 BLOCK_RANKS: dict[str, int] = {
@@ -106,6 +108,8 @@ class Actor:
     # True when the actor works for one location only and sees only the customers that
     # location may serve; false for head office staff and unbound API clients.
     location_bound: bool = False
+    # The customer number of a guest acting for themselves in the self-service area.
+    guest_number: int | None = None
 
     @classmethod
     def for_api_client(cls, client: ApiClient) -> Actor:
@@ -141,6 +145,16 @@ class Actor:
             permissions=frozenset(ROLE_PERMISSIONS[Role.TENANT_ADMIN]),
         )
 
+    @classmethod
+    def for_guest(cls, tenant: Tenant, *, customer_number: int) -> Actor:
+        """A guest in the self-service area, acting for their own customer record: may pay
+        in credit online (a top-up through a payment provider) and nothing else here."""
+        return cls(
+            tenant=tenant,
+            permissions=frozenset(GUEST_PERMISSIONS),
+            guest_number=customer_number,
+        )
+
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
@@ -168,6 +182,8 @@ class Actor:
             return f"client:{self.api_client.pk}"
         if self.user is not None:
             return f"user:{self.user.pk}"
+        if self.guest_number is not None:
+            return f"guest:{self.guest_number}"
         return "system"
 
     @property
@@ -176,4 +192,6 @@ class Actor:
             return f"API: {self.api_client.name}"
         if self.user is not None:
             return self.user.get_username()
+        if self.guest_number is not None:
+            return f"self-service: guest {self.guest_number}"
         return "system"
