@@ -164,3 +164,22 @@ def test_a_cashier_starts_one_for_a_guest_and_is_named_on_the_entry(tenant, cust
     entry = TopUpPayment.objects.get().ledger_entry
     assert entry.actor_label == "kasse"
     assert entry.user_id == user.pk
+
+
+def test_the_command_expires_stale_top_ups_of_every_tenant(tenant, guest, customer):
+    import datetime as dt
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    payment, _url = services.start_top_up(
+        actor=guest, customer_number=customer.number, amount=1_000, return_url="/me/"
+    )
+    TopUpPayment.objects.filter(pk=payment.pk).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    out = io.StringIO()
+    call_command("expire_top_ups", stdout=out)
+    assert "1 " in out.getvalue()
+    assert TopUpPayment.objects.get().status == TopUpStatus.EXPIRED
