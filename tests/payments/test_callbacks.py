@@ -46,7 +46,7 @@ def test_a_signed_success_credits_the_amount_once_and_names_the_guest(
     assert entry.amount == 2_500
     assert entry.actor_label == f"self-service: guest {customer.number}"
     assert entry.terminal == "online: sandbox"
-    assert payment.reference in entry.reason
+    assert entry.reason == f"online top-up {payment.reference} (self_service)"
     stored = _refreshed(payment)
     assert stored.status == TopUpStatus.SUCCEEDED
     assert stored.ledger_entry_id == entry.pk

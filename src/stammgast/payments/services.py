@@ -203,14 +203,14 @@ def _credit(payment: TopUpPayment, outcome: providers.CallbackOutcome) -> Callba
             )
         return CallbackResult(payment, "already_credited")
     # Still pending, or already expired, declined or cancelled here: the provider says the
-    # money was taken, so the guest gets the credit, once (docs/payments.md, "Late").
+    # money was taken, so the guest gets the credit, once (docs/payments.md, "States").
     late = payment.status != TopUpStatus.PENDING
     entry = ledger_services.top_up_credit(
         actor=_booking_actor(payment),
         customer_number=payment.customer.number,
         amount=payment.amount,
         terminal=f"online: {payment.provider}"[:50],
-        reason=f"online top-up {payment.reference}",
+        reason=f"online top-up {payment.reference} ({payment.channel})",
         idempotency_key=f"top-up:{payment.reference}",
     )
     payment.outcome_note = f"paid after {payment.status}" if late else ""
