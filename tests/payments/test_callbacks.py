@@ -256,3 +256,27 @@ def test_the_status_endpoint_tells_how_the_payment_stands(web, tenant, payment):
         "currency": "EUR",
     }
     assert web.get(f"/pay/{tenant.slug}/status/unknown/").status_code == 404
+
+
+def test_the_database_itself_allows_one_entry_per_succeeded_payment(
+    web, tenant, guest, payment, customer
+):
+    from django.db import IntegrityError, transaction
+
+    body, signature = SANDBOX.callback_for(payment, "succeeded")
+    send_callback(web, tenant, body, signature)
+    entry = _refreshed(payment).ledger_entry
+    other, _url = services.start_top_up(
+        actor=guest, customer_number=customer.number, amount=2_500, return_url="/me/"
+    )
+    # Succeeded without an entry, an entry on a payment not succeeded, one entry for two
+    # payments: each refused by a constraint, whatever a future bug in the services does.
+    for change in (
+        {"status": TopUpStatus.SUCCEEDED},
+        {"ledger_entry": entry},
+        {"status": TopUpStatus.SUCCEEDED, "ledger_entry": entry},
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            TopUpPayment.objects.filter(pk=other.pk).update(**change)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TopUpPayment.objects.filter(pk=payment.pk).update(ledger_entry=None)

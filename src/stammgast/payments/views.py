@@ -21,9 +21,10 @@ from stammgast.core.http import json_response
 from stammgast.core.money import format_amount
 from stammgast.core.tenancy import tenant_scope
 from stammgast.tenants import services as tenant_services
+from stammgast.tenants.models import Tenant
 
 from . import providers, selectors, services
-from .models import TopUpStatus
+from .models import TopUpPayment, TopUpStatus
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def sandbox(request: HttpRequest, tenant: str, reference: str) -> HttpResponse:
     """
     try:
         provider = providers.get_provider(providers.SandboxProvider.name)
+        assert isinstance(provider, providers.SandboxProvider)
         home = tenant_services.get_tenant(tenant)
         with tenant_scope(home):
             payment = selectors.top_up_by_reference(reference=reference)
@@ -140,7 +142,9 @@ def sandbox(request: HttpRequest, tenant: str, reference: str) -> HttpResponse:
     return _page(request, payment, home, status=200, open_=open_at_provider)
 
 
-def _page(request, payment, tenant, *, status: int, open_: bool) -> HttpResponse:
+def _page(
+    request: HttpRequest, payment: TopUpPayment, tenant: Tenant, *, status: int, open_: bool
+) -> HttpResponse:
     return render(
         request,
         "payments/sandbox.html",
@@ -149,7 +153,6 @@ def _page(request, payment, tenant, *, status: int, open_: bool) -> HttpResponse
             "merchant": tenant.name,
             "amount": format_amount(payment.amount),
             "open": open_,
-            "done": payment.status if not open_ else "",
             "succeeded": payment.status == TopUpStatus.SUCCEEDED,
             "invalid_action": status == 400,
         },
