@@ -1,7 +1,8 @@
-"""HTTP of online top-ups: the providers' callback endpoint, a payment's status, and the
-sandbox provider's own hosted payment page.
+"""HTTP of online top-ups: the providers' callback endpoint, a payment's status, the
+sandbox provider's own hosted payment page, and the customer record's "Online payments"
+register.
 
-These pages are reached without a staff session (a guest, a provider's server): the
+The first three are reached without a staff session (a guest, a provider's server): the
 tenant is the one named in the URL, activated here for the request.
 """
 
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -20,6 +22,7 @@ from stammgast.core.errors import DomainError
 from stammgast.core.http import json_response
 from stammgast.core.money import format_amount
 from stammgast.core.tenancy import tenant_scope
+from stammgast.customers.registers import Register, add_register
 from stammgast.tenants import services as tenant_services
 from stammgast.tenants.models import Tenant
 
@@ -157,4 +160,26 @@ def _page(
             "invalid_action": status == 400,
         },
         status=status,
+    )
+
+
+def payments_register(request: HttpRequest, customer) -> dict:
+    # A guest who says "I paid but see no credit": the clerk sees each attempt and its end.
+    return {
+        "top_ups": selectors.top_ups_of_customer(
+            actor=request.actor, customer_number=customer.number
+        )
+    }
+
+
+def add_payments_register() -> None:
+    add_register(
+        Register(
+            "online-payments",
+            gettext_lazy("Online payments"),
+            "payments/register.html",
+            49,
+            context=payments_register,
+            group="money",
+        )
     )
