@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "stammgast.pricing",
     "stammgast.bills",
     "stammgast.exchange",
+    "stammgast.payments",
     "stammgast.portal",
     "stammgast.privacy",
     "stammgast.selfservice",
@@ -119,6 +120,16 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
 # The API's interactive docs and schema need a staff log-in or an API key unless this is 1.
 PUBLIC_API_DOCS = os.environ.get("STAMMGAST_PUBLIC_API_DOCS", "") == "1"
+
+# Online top-ups (docs/payments.md): the payment providers this installation offers, by
+# name. The sandbox moves no money, so it is offered only where asked for (or in DEBUG).
+STAMMGAST_PAYMENT_PROVIDERS = [
+    name.strip()
+    for name in os.environ.get("STAMMGAST_PAYMENT_PROVIDERS", "sandbox" if DEBUG else "").split(",")
+    if name.strip()
+]
+# The key the sandbox signs its callbacks with; empty: derived from SECRET_KEY.
+STAMMGAST_PAYMENT_SANDBOX_SECRET = os.environ.get("STAMMGAST_PAYMENT_SANDBOX_SECRET", "")
 
 ROOT_URLCONF = "stammgast.urls"
 WSGI_APPLICATION = "stammgast.wsgi.application"

@@ -1,4 +1,4 @@
-"""URL map: portal, self-service, API and (for superusers) Django admin."""
+"""URL map: portal, self-service, online payments, API and (for superusers) Django admin."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -17,6 +17,7 @@ urlpatterns = [
     path("privacy/", include(("stammgast.privacy.urls", "privacy"))),
     path("me/", include(("stammgast.selfservice.urls", "selfservice"))),
     path("self-service/", include(("stammgast.selfservice.staff_urls", "selfservice_admin"))),
+    path("pay/", include("stammgast.payments.urls")),
     path("", include("stammgast.portal.urls")),
 ]
 

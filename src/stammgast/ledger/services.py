@@ -67,6 +67,12 @@ def _refuse_blocked(customer: Customer) -> None:
         )
 
 
+def refuse_blocked(*, customer: Customer) -> None:
+    """422 `customer_blocked` with the lock text: the rule for apps that take money for a
+    customer's credit outside a till (an online top-up)."""
+    _refuse_blocked(customer)
+
+
 def _once(
     actor: Actor,
     key: str | None,

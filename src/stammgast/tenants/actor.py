@@ -1,4 +1,4 @@
-"""Who is acting: a staff user or an API client, in a tenant, maybe at one location."""
+"""Who is acting: a staff user, an API client or a guest, in a tenant, maybe at one location."""
 
 from __future__ import annotations
 

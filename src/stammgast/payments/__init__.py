@@ -1,0 +1,1 @@
+"""Online payments: credit topped up through a payment provider, credited exactly once."""
