@@ -23,7 +23,7 @@ def _start(shop, amount: int):
     tenant, guest = shop["tenant"], shop["mueller"]
     with tenant_scope(tenant):
         payment, url = services.start_top_up(
-            actor=Actor.for_guest(tenant, customer_number=guest.number),
+            actor=Actor.for_guest(tenant=tenant, customer_number=guest.number),
             customer_number=guest.number,
             amount=amount,
             return_url=f"/pay/{tenant.slug}/status/PLACEHOLDER/",

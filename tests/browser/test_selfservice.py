@@ -1,6 +1,7 @@
 """The guests' area in a real browser on a phone-sized screen, with the mails going
 through a real SMTP server: register, confirm by the link, complete the data, log in,
-reset the password, edit, revoke the newsletter, download the data, delete the account."""
+reset the password, edit, revoke the newsletter, top up through the sandbox provider,
+download the data, delete the account."""
 
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ def link_from(mailbox, count: int, kind: str) -> str:
     return re.search(rf"(http://\S+/{kind}/[\w-]+/)", text).group(1)
 
 
-def test_a_guest_lives_through_the_whole_self_service(live_server, area, new_page, smtp_server):
+def test_a_guest_lives_through_the_whole_self_service(
+    live_server, area, new_page, smtp_server, settings
+):
+    settings.STAMMGAST_PAYMENT_PROVIDERS = ["sandbox"]
     base = f"{live_server.url}/me/adler"
     page = new_page(width=390, height=844)  # a phone
     page.goto(f"{base}/register/")
@@ -95,6 +99,14 @@ def test_a_guest_lives_through_the_whole_self_service(live_server, area, new_pag
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Hello Erika Muster")).to_be_visible()
 
+    # Top up through the payment provider's own page (the sandbox).
+    page.get_by_label("Top up (EUR, 5 to 500)").fill("20")
+    page.locator("#top-up").get_by_role("button", name="Top up").click()
+    expect(page.locator("#sandbox-amount")).to_have_text("20.00 EUR")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("20.00 EUR are credited")
+    expect(page.locator("#balance")).to_contain_text("20.00 EUR")
+
     # Download the data.
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my data").click()
@@ -104,7 +116,7 @@ def test_a_guest_lives_through_the_whole_self_service(live_server, area, new_pag
 
     # Delete the account: the password, then the mailed link, then the confirmation.
     page.get_by_role("link", name="Delete my data").click()
-    expect(page.locator("#erasure-money")).to_contain_text("no credit left")
+    expect(page.locator("#erasure-money")).to_contain_text("20.00 EUR will be paid out")
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Send the link").click()
     expect(page.locator("#delete-sent")).to_be_visible()

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<slug:slug>/accept/", views.accept, name="accept"),
     path("<slug:slug>/email/", views.email, name="email"),
     path("<slug:slug>/email/<str:token>/", views.confirm_email, name="confirm_email"),
+    path("<slug:slug>/top-up/", views.top_up, name="top_up"),
     path("<slug:slug>/cards/block/", views.block_card, name="block_card"),
     path("<slug:slug>/download/", views.download, name="download"),
     path("<slug:slug>/delete/", views.delete, name="delete"),

@@ -18,7 +18,11 @@ from stammgast.cards import services as card_services
 from stammgast.core import tenancy
 from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError, NotFound
+from stammgast.core.money import format_amount, parse_amount
 from stammgast.ledger import selectors as ledger_selectors
+from stammgast.payments import providers as payment_providers
+from stammgast.payments import selectors as payment_selectors
+from stammgast.payments import services as payment_services
 from stammgast.privacy import person
 from stammgast.privacy import selectors as privacy_selectors
 from stammgast.privacy import services as privacy_services
@@ -308,6 +312,7 @@ def home(request: HttpRequest) -> HttpResponse:
     account = request.guest
     customer = account.customer
     actor = services.guest_actor(account)
+    _top_up_outcome(request, account)
     credit = ledger_selectors.credit_summary(actor=actor, customer_number=customer.number)
     movements = ledger_selectors.credit_entries(
         actor=actor, customer_number=customer.number, cursor=None, limit=MOVEMENTS_SHOWN
@@ -338,6 +343,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "consent_rows": rows,
             "bills": bills,
             "cards": cards,
+            "can_top_up": bool(payment_providers.enabled_provider_names()),
         },
     )
 
@@ -544,3 +550,47 @@ def block_card(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("The card is blocked. Ask us for a new one."))
     return redirect(_url(request, "home") + "#cards")
+
+
+@require_POST
+@guest_required
+def top_up(request: HttpRequest) -> HttpResponse:
+    """Start an online top-up: off to the payment provider's own page."""
+    account = request.guest
+    try:
+        amount = parse_amount(request.POST.get("amount", ""))
+        _payment, address = payment_services.start_top_up(
+            actor=services.guest_actor(account),
+            customer_number=account.customer.number,
+            amount=amount,
+            return_url=_url(request, "home"),
+            provider=request.POST.get("provider") or "sandbox",
+        )
+    except DomainError as exc:
+        details = [m for ms in exc.fields.values() for m in ms if m != exc.message]
+        messages.error(request, " ".join([exc.message, *details]))
+        return redirect(_url(request, "home") + "#credit")
+    return redirect(address)
+
+
+def _top_up_outcome(request: HttpRequest, account) -> None:
+    """Back from the provider: say how the top-up ended, or that it is being confirmed."""
+    reference = request.GET.get("top_up")
+    if not reference:
+        return
+    try:
+        payment = payment_selectors.top_up_by_reference(reference=reference[:40])
+    except DomainError:
+        return
+    if payment.customer_id != account.customer_id:
+        return
+    if payment.status == "succeeded":
+        messages.success(
+            request,
+            _("Thank you: %(amount)s %(currency)s are credited.")
+            % {"amount": format_amount(payment.amount), "currency": payment.currency},
+        )
+    elif payment.status == "pending":
+        messages.info(request, _("Your payment is being confirmed; reload in a moment."))
+    else:
+        messages.error(request, _("The top-up was not paid; nothing was charged."))
