@@ -84,7 +84,7 @@ def test_german_business_data_in_german(live_server, shop, new_page):
     page.locator("#id_postcode").fill("50667")
     page.get_by_role("button", name="Kunde anlegen").click()
     expect(page.locator("#id_vat_id_error")).to_have_text(
-        "Keine USt-IdNr. aus Deutschland: Sie besteht aus DE und 9 Ziffern."
+        "Keine USt-IdNr. aus Deutschland; diese besteht aus DE und 9 Ziffern."
     )
     expect(page.locator("#id_vat_id")).to_have_value("DE12345678")
 
@@ -183,7 +183,7 @@ def test_the_record_header_on_every_register_and_the_register_in_the_url(
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/customers/{number}/")
     header = page.locator("#record-header")
-    for group in ("Stammdaten", "Kontakt & Zahlung", "Guthaben, Karten & Belege", "Verlauf"):
+    for group in ("Stammdaten", "Kontakt & Zahlung", "Guthaben, Karten & Bons", "Verlauf"):
         page.locator(".tabs").get_by_role("link", name=group).click()
         expect(page.locator(".tabs [aria-current=page]")).to_have_text(group)
         expect(header.locator("h1")).to_contain_text(f"{number} · Jürgen Müller")

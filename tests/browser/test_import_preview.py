@@ -27,11 +27,11 @@ def test_preview_with_german_headings_shows_every_column_mapped_or_marked(
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/exchange/import/")
     page.set_input_files("#file", str(path))
-    page.get_by_role("button", name="Hochladen und Vorschau").click()
+    page.get_by_role("button", name="Hochladen und Vorschau anzeigen").click()
     expect(page.locator("h1")).to_contain_text("kunden.csv")
 
-    headings = page.locator("table.preview thead th")
-    expect(headings).to_have_count(13)
+    # One row per column of the file: its heading, the field it fills, the first values.
+    expect(page.locator("table.preview tbody tr")).to_have_count(13)
     for i in range(13):
         chosen = page.locator(f"#col{i}").input_value()
         marked = page.locator(f"#mark{i}").count() + page.locator(f"#note{i}").count()
@@ -43,10 +43,13 @@ def test_preview_with_german_headings_shows_every_column_mapped_or_marked(
     expect(page.locator("#col8")).to_have_value("date_of_birth")
     expect(page.locator("#mark11")).to_have_text("nicht erkannt")
     expect(page.locator("#note12")).to_contain_text("kein Feld")
+    # On a tablet the mapping table scrolls in its frame; the page itself never sideways.
+    page.set_viewport_size({"width": 768, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     # Starting without a decision for the unknown column is refused, naming it.
     page.get_by_role("button", name="Starten").click()
-    expect(page.locator(".error")).to_contain_text("L (Lieblingsgericht)")
+    expect(page.get_by_role("alert")).to_contain_text("L (Lieblingsgericht)")
     page.locator("#col11").select_option("")
     page.locator("input[name=dry_run]").uncheck()
     page.get_by_role("button", name="Starten").click()

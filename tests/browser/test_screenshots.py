@@ -68,3 +68,38 @@ def test_write_screenshots_of_the_list_and_a_record(live_server, shop, new_page)
     page.screenshot(path=str(SCREENSHOTS / "customer-record.png"), full_page=True)
     page.goto(f"{live_server.url}/")
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+
+IMPORT_CSV = (
+    "Anrede;Vorname;Nachname;Straße;PLZ;Ort;Telefon;Geburtstag;Rabatt;Lieblingsgericht\n"
+    "Herr;Hans;Meier;Hauptstr. 1;01067;Dresden;0351 1234567;1.2.80;10;Schnitzel\n"
+    "Frau;Eva;Schulz;Ringstr. 2;04109;Leipzig;;03.04.1975;2,5;\n"
+    "Frau;Lena;Vogt;Am Markt 3;80331;München;089 123456;31.2.1990;;Käsespätzle\n"
+)
+
+
+def test_write_screenshots_of_import_and_export(live_server, shop, new_page, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    path = tmp_path / "gaeste.csv"
+    path.write_bytes(IMPORT_CSV.encode("cp1252"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = new_page(locale="de-DE", width=1280, height=800)
+    log_in(page, live_server.url)
+
+    page.goto(f"{live_server.url}/exchange/import/")
+    page.screenshot(path=str(SCREENSHOTS / "import-upload.png"), full_page=True)
+    page.set_input_files("#file", str(path))
+    page.get_by_role("button", name="Hochladen und Vorschau anzeigen").click()
+    expect(page.locator("#col9")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "import-preview.png"), full_page=True)
+    page.locator("#col9").select_option("")
+    page.get_by_role("button", name="Starten").click()
+    expect(page.locator("#failed")).to_have_text("2")
+    page.screenshot(path=str(SCREENSHOTS / "import-job.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/exchange/export/?group=Stammgäste")
+    page.screenshot(path=str(SCREENSHOTS / "export.png"), full_page=True)
+    page.get_by_role("button", name="Export starten").click()
+    expect(page.locator("#download")).to_be_visible()
+    page.goto(f"{live_server.url}/exchange/")
+    page.screenshot(path=str(SCREENSHOTS / "import-export-jobs.png"), full_page=True)

@@ -36,7 +36,7 @@ def test_a_german_vat_id_needs_nine_digits(pos_api):
         ),
         "vat_id",
     )
-    assert message == "Keine USt-IdNr. aus Deutschland: Sie besteht aus DE und 9 Ziffern."
+    assert message == "Keine USt-IdNr. aus Deutschland; diese besteht aus DE und 9 Ziffern."
 
 
 def test_a_vat_id_with_a_wrong_check_digit_is_refused(pos_api):

@@ -118,7 +118,7 @@ def test_crashed_worker_leaves_a_failed_job(admin_actor):
     )
     job = services.get_job(actor=admin_actor, job_id=job.uid)
     assert job.state == Job.State.FAILED and "nothing was changed" in job.error.replace(
-        "nichts wurde geändert", "nothing was changed"
+        "es wurde nichts geändert", "nothing was changed"
     )
 
 

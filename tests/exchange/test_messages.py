@@ -44,7 +44,7 @@ def cli_import(tenant, path, *args):
         (
             "de",
             [
-                "Zeile 2, Rabatt (2,5): Nur ganze Prozent, etwa 15 oder 15 %.",
+                "Zeile 2, Rabatt (2,5): Nur ganze Prozentzahlen, z. B. 15 oder 15 %.",
                 "Zeile 3, Geburtsdatum (31.2.1980): 31.2.1980 ist kein gültiges Datum.",
             ],
         ),
@@ -58,7 +58,7 @@ def test_cli_one_line_per_problem_in_the_language_asked_for(
     out, err, final = cli_import(empty_tenant, path, "--language", language)
     assert err.splitlines() == expected
     assert ("3 rows" in out) == (language == "en") and ("3 Zeilen" in out) == (language == "de")
-    assert final == ("2 problems in 2 rows." if language == "en" else "2 Probleme in 2 Zeilen.")
+    assert final == ("2 problems in 2 rows." if language == "en" else "2 Fehler in 2 Zeilen.")
 
 
 def test_cli_a_refused_file_is_said_once(tmp_path, empty_tenant):

@@ -132,7 +132,7 @@ def test_the_customer_record_shows_the_price_level_and_the_subsidies_left(
 def test_the_pages_speak_german(login, canteen):
     page = login("tenant_admin", language="de").get("/pricing/")
     text = page.content.decode()
-    assert "Preisebenen der Kundengruppen" in text and "Zuschussregeln" in text
+    assert "Preisebenen der Kundengruppen" in text and "Subventionsregeln" in text
 
 
 @pytest.fixture

@@ -16,7 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from stammgast.core.errors import DomainError
-from stammgast.customers.filters import FILTER_PARAMS, filter_in_words, parse_filter
+from stammgast.customers.filters import (
+    FILTER_PARAMS,
+    describe_filter,
+    filter_in_words,
+    parse_filter,
+)
 from stammgast.tenants.pages import render_page, staff_required
 
 from . import services
@@ -78,7 +83,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
             "optional_columns": [
                 (c.field, c.header(_language())) for c in services.OPTIONAL_EXPORT_COLUMNS
             ],
-            "settings": f.as_dict(),
+            "settings": describe_filter(f),
             "params": {k: params.get(k) for k in FILTER_PARAMS if params.get(k)},
             "back": reverse("portal:customers:list")
             + ("?" + request.GET.urlencode() if request.GET else ""),
@@ -249,8 +254,11 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
                 "header_row": table.header_row,
             }
             sample = []
-            for _row, cells in table.rows:
+            # The file's own row numbers head the sample columns, as the spreadsheet shows them.
+            sample_rows = []
+            for row_no, cells in table.rows:
                 sample.append([str(c) if c is not None else "" for c in cells])
+                sample_rows.append(row_no)
                 if len(sample) >= PREVIEW_ROWS:
                     break
     except DomainError as exc:
@@ -320,6 +328,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     columns = [
         {
             "index": i,
+            "letter": column_letter(i),
             "header": h,
             "chosen": chosen.get(i, ""),
             "undecided": chosen.get(i) == UNDECIDED,
@@ -335,6 +344,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             "nav": "import",
             "name": path.name,
             "columns": columns,
+            "sample_rows": sample_rows,
             "fields": fields,
             "options": options,
             "error": error,
