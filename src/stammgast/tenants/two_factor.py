@@ -22,8 +22,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from stammgast.core import db
-from stammgast.core.errors import DomainError
-from stammgast.core.tenancy import current_database, database_scope
+from stammgast.core.errors import DomainError, NotFound
+from stammgast.core.tenancy import current_database, database_scope, tenant_scope
 
 from . import events
 from .actor import Actor
@@ -240,6 +240,30 @@ def disable_two_factor(*, user, password: str, code: str, actor: Actor | None) -
         StaticDevice.objects.filter(user=user).delete()
         if actor is not None:
             events.two_factor_disabled(actor=actor, username=user.get_username(), at=timezone.now())
+
+
+def reset_two_factor(*, actor: Actor, username: str) -> None:
+    """Turn a staff member's two-factor log-in off for them (phone and recovery codes both
+    lost); their next log-in needs the password only, or the set-up if it is mandatory."""
+    from django.contrib.auth import get_user_model
+
+    from .models import Membership
+
+    actor.require(
+        "tenant.manage", _("Only a tenant administrator may reset a staff member's log-in.")
+    )
+    with tenant_scope(actor.tenant), db.atomic():
+        user = (
+            get_user_model()
+            ._default_manager.filter(pk__in=Membership.objects.values("user_id"), username=username)
+            .first()
+        )
+        if user is None:
+            raise NotFound(_("There is no staff member %(name)s.") % {"name": username})
+        deleted, _by_model = TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        if deleted:
+            events.two_factor_disabled(actor=actor, username=username, at=timezone.now())
 
 
 def _throttled(info: dict | None) -> SecondFactorRefused:
