@@ -27,6 +27,7 @@ def test_set_up_two_factor_and_log_in_with_the_code(live_server, shop, new_page)
     expect(page.locator("#two-factor-state")).to_contain_text("Two-factor login is off.")
     page.get_by_role("button", name="Set up two-factor login").click()
     expect(page.locator(".qr svg")).to_be_visible()
+    assert page.evaluate("window.__violations") == []  # the QR code is no inline style
     secret = page.locator("#totp-secret").inner_text()
     page.get_by_label("Code from the app").fill(code_from(secret))
     page.get_by_role("button", name="Confirm and turn on").click()

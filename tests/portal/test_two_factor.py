@@ -322,3 +322,19 @@ def test_the_pages_speak_german(staff_client, language):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
     page = client.get("/two-factor/").content.decode()
     assert "Zwei-Faktor-Anmeldung" in page
+
+
+def test_the_admin_sites_log_in_is_no_way_around_the_code(db):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "root@example.de", PASSWORD)
+    secret, _codes = enrol(root)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert client.get("/admin/").status_code == 302  # logged out, not just sent away
+
+    client = password_step("root")
+    client.post("/login/code/", {"code": code_from(secret, steps_ahead=1)})
+    assert client.get("/admin/").status_code == 200

@@ -84,6 +84,8 @@ def _second_step_user(request: HttpRequest):
 @never_cache
 def login_code(request: HttpRequest) -> HttpResponse:
     """The log-in's second step: the authenticator app's code or a recovery code."""
+    if request.user.is_authenticated:
+        return redirect("portal:dashboard")  # an old tab of a log-in already finished
     user, step = _second_step_user(request)
     if user is None:
         messages.info(request, _("Log in again: the code was not entered in time."))
