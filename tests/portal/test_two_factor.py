@@ -339,3 +339,57 @@ def test_the_admin_sites_log_in_is_no_way_around_the_code(db):
     client = password_step("root")
     client.post("/login/code/", {"code": code_from(secret, steps_ahead=1)})
     assert client.get("/admin/").status_code == 200
+
+
+def staff_rows(page: str) -> dict[str, str]:
+    table = re.search(r'id="staff-logins">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(
+        r'<tr data-user="([^"]+)">\s*<td>.*?</td><td>.*?</td><td>.*?</td>\s*<td>(\w+)</td>',
+        table,
+        re.S,
+    )
+    return dict(rows)
+
+
+def test_a_tenant_admin_sees_who_has_two_factor_and_turns_off_a_lost_one(tenant, staff_client):
+    admin = staff_client("tenant_admin", username="chefin")
+    kellner = tenant_services.create_staff_user(
+        tenant=tenant, username="kellner", password=PASSWORD, role="cashier"
+    )
+    enrol(kellner)
+    assert staff_rows(admin.get("/settings/").content.decode()) == {
+        "chefin": "off",
+        "kellner": "on",
+    }
+
+    refused = admin.post(
+        "/settings/reset-two-factor/", {"username": "kellner", "password": "falsch"}
+    )
+    assert refused.status_code == 403
+    assert "The password is not right." in refused.content.decode()
+    assert staff_rows(refused.content.decode())["kellner"] == "on"
+
+    done = admin.post("/settings/reset-two-factor/", {"username": "kellner", "password": PASSWORD})
+    assert done.status_code == 302
+    page = admin.get("/settings/").content.decode()
+    assert staff_rows(page)["kellner"] == "off"
+    assert "two-factor login turned off" in page
+    # The next log-in needs the password only.
+    plain = Client().post("/login/", {"username": "kellner", "password": PASSWORD})
+    assert plain["Location"] == "/"
+
+    # Not for a user of another tenant.
+    other = tenant_services.create_tenant(slug="konkurrenz", name="Konkurrenz GmbH")
+    stranger = tenant_services.create_staff_user(
+        tenant=other, username="fremd", password=PASSWORD, role="cashier"
+    )
+    enrol(stranger)
+    foreign = admin.post("/settings/reset-two-factor/", {"username": "fremd", "password": PASSWORD})
+    assert foreign.status_code == 404
+    assert two_factor.has_second_factor(stranger)
+    # And a cashier cannot do it at all.
+    cashier = staff_client("cashier", username="kasse")
+    forged = cashier.post(
+        "/settings/reset-two-factor/", {"username": "chefin", "password": PASSWORD}
+    )
+    assert forged.status_code == 403

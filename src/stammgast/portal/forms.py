@@ -57,3 +57,13 @@ class TenantSettingsForm(DomainErrorsMixin, forms.Form):
             " do nothing else until they have."
         ),
     )
+
+
+class ResetTwoFactorForm(DomainErrorsMixin, forms.Form):
+    username = forms.CharField(max_length=150, widget=forms.HiddenInput)
+    password = forms.CharField(
+        label=_("Your password"),
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

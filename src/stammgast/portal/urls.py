@@ -21,6 +21,11 @@ urlpatterns = [
     ),
     path("two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("settings/", views.tenant_settings, name="tenant_settings"),
+    path(
+        "settings/reset-two-factor/",
+        views.tenant_settings_reset_two_factor,
+        name="tenant_settings_reset_two_factor",
+    ),
     # Named by path, not imported: each app's pages are its own (DESIGN.md, layers).
     path("customers/", include(("stammgast.customers.urls", "customers"))),
     path("", views.dashboard, name="dashboard"),

@@ -39,6 +39,7 @@ from .forms import (
     ConfirmEnrolmentForm,
     DisableTwoFactorForm,
     RenewRecoveryCodesForm,
+    ResetTwoFactorForm,
     SecondStepForm,
     TenantSettingsForm,
 )
@@ -357,16 +358,67 @@ def _history_rows(actor) -> list[dict]:
     ]
 
 
+def _settings_denied(request: HttpRequest) -> HttpResponse:
+    return render_page(
+        request,
+        "portal/denied.html",
+        {"denied": _("Only a tenant administrator may change the tenant's settings.")},
+        status=403,
+    )
+
+
+def _settings_page(request: HttpRequest, form, *, status: int = 200, reset_form=None):
+    actor = request.actor
+    return render_page(
+        request,
+        "portal/tenant_settings.html",
+        {
+            "nav": "settings",
+            "form": form,
+            "history": _history_rows(actor),
+            "staff": two_factor.staff_logins(actor=actor),
+            "reset_form": reset_form,
+        },
+        status=status,
+    )
+
+
+@staff_required
+@require_POST
+def tenant_settings_reset_two_factor(request: HttpRequest) -> HttpResponse:
+    """A tenant administrator turns off a staff member's lost two-factor log-in."""
+    actor = request.actor
+    if not actor.can("tenant.manage"):
+        return _settings_denied(request)
+    form = ResetTwoFactorForm(request.POST)
+    status = 422
+    if form.is_valid():
+        username = form.cleaned_data["username"]
+        try:
+            two_factor.reset_two_factor(
+                actor=actor, username=username, password=form.cleaned_data["password"]
+            )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                _("Two-factor login of %(name)s is off; their next log-in needs the password.")
+                % {"name": username},
+            )
+            return redirect("portal:tenant_settings")
+    settings_form = TenantSettingsForm(
+        initial={"two_factor_required": actor.tenant.two_factor_required}
+    )
+    return _settings_page(request, settings_form, status=status, reset_form=form)
+
+
 @staff_required
 def tenant_settings(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     if not actor.can("tenant.manage"):
-        return render_page(
-            request,
-            "portal/denied.html",
-            {"denied": _("Only a tenant administrator may change the tenant's settings.")},
-            status=403,
-        )
+        return _settings_denied(request)
     form = TenantSettingsForm(
         request.POST or None, initial={"two_factor_required": actor.tenant.two_factor_required}
     )
@@ -385,9 +437,4 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:tenant_settings")
         else:
             status = 422
-    return render_page(
-        request,
-        "portal/tenant_settings.html",
-        {"nav": "settings", "form": form, "history": _history_rows(actor)},
-        status=status,
-    )
+    return _settings_page(request, form, status=status)

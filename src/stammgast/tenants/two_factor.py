@@ -146,6 +146,38 @@ def pending_enrolment(*, user) -> Enrolment | None:
     return _enrolment(device) if device is not None else None
 
 
+@dataclass(frozen=True)
+class StaffLogin:
+    username: str
+    role: str
+    location: str  # the location's name; empty for head office
+    two_factor: bool
+
+
+def staff_logins(*, actor: Actor) -> list[StaffLogin]:
+    """The tenant's staff and whether each has two-factor log-in on (for its settings)."""
+    from .models import Membership, Role
+
+    memberships = list(
+        Membership.objects.select_related("user", "location").order_by("user__username", "pk")
+    )
+    user_ids = {m.user_id for m in memberships}
+    with_app = set(
+        TOTPDevice.objects.filter(user_id__in=user_ids, confirmed=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    return [
+        StaffLogin(
+            username=m.user.get_username(),
+            role=Role(m.role).label,
+            location=m.location.name if m.location else "",
+            two_factor=m.user_id in with_app,
+        )
+        for m in memberships
+    ]
+
+
 def tenant_history(*, actor: Actor, limit: int = 50) -> list[TenantEvent]:
     """The newest entries of the tenant's own history (settings and staff log-ins)."""
     return list(TenantEvent.objects.all()[: max(1, min(limit, 200))])
@@ -242,9 +274,11 @@ def disable_two_factor(*, user, password: str, code: str, actor: Actor | None) -
             events.two_factor_disabled(actor=actor, username=user.get_username(), at=timezone.now())
 
 
-def reset_two_factor(*, actor: Actor, username: str) -> None:
+def reset_two_factor(*, actor: Actor, username: str, password: str | None = None) -> None:
     """Turn a staff member's two-factor log-in off for them (phone and recovery codes both
-    lost); their next log-in needs the password only, or the set-up if it is mandatory."""
+    lost); their next log-in needs the password only, or the set-up if it is mandatory.
+    A staff member doing this confirms it with their own password; an operator on the
+    command line needs none."""
     from django.contrib.auth import get_user_model
 
     from .models import Membership
@@ -252,6 +286,8 @@ def reset_two_factor(*, actor: Actor, username: str) -> None:
     actor.require(
         "tenant.manage", _("Only a tenant administrator may reset a staff member's log-in.")
     )
+    if actor.user is not None:
+        _check_password(actor.user, password or "")
     with tenant_scope(actor.tenant), db.atomic():
         user = (
             get_user_model()
