@@ -87,9 +87,11 @@ def login_code(request: HttpRequest) -> HttpResponse:
     """The log-in's second step: the authenticator app's code or a recovery code."""
     if request.user.is_authenticated:
         return redirect("portal:dashboard")  # an old tab of a log-in already finished
+    had_step = SECOND_STEP_KEY in request.session
     user, step = _second_step_user(request)
     if user is None:
-        messages.info(request, _("Log in again: the code was not entered in time."))
+        if had_step:
+            messages.info(request, _("Log in again: the code was not entered in time."))
         return redirect("portal:login")
     credentials = {"username": user.get_username()}
     # Wrong codes count with wrong passwords in the log-in throttle (django-axes).
@@ -104,7 +106,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 device = two_factor.verify_second_factor(user=user, code=form.cleaned_data["code"])
             except two_factor.SecondFactorRefused as exc:
                 form.add_domain_error(exc)
-                status = 429 if exc.code == "code_throttled" else 403
+                status = exc.status
                 if exc.code == "wrong_code":
                     user_login_failed.send(
                         sender=__name__, credentials=credentials, request=request
@@ -116,7 +118,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 del request.session[SECOND_STEP_KEY]
                 auth_login(request, user, backend=step["backend"])
                 django_otp.login(request, device)
-                if device.persistent_id.startswith("otp_static."):
+                if two_factor.is_recovery_code(device):
                     left = two_factor.two_factor_status(user=user, tenant=None)
                     messages.warning(
                         request,

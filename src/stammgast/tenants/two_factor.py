@@ -40,7 +40,8 @@ class SecondFactorRefused(DomainError):
     """A wrong, used-up or throttled code; `locked_until` says when to try again."""
 
     def __init__(self, message: str, *, code: str, locked_until: dt.datetime | None = None):
-        super().__init__(code, message, fields={"code": message}, status=403)
+        status = 429 if code == "code_throttled" else 403
+        super().__init__(code, message, fields={"code": message}, status=status)
         self.locked_until = locked_until
 
 
@@ -118,6 +119,11 @@ def has_second_factor(user) -> bool:
     """The user has a confirmed authenticator app: a log-in needs its code."""
     with _on_cluster_of(user):
         return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def is_recovery_code(device: Device) -> bool:
+    """The second step was passed with a recovery code (now used up), not the app."""
+    return isinstance(device, StaticDevice)
 
 
 def required_for(user) -> bool:
