@@ -338,7 +338,11 @@ def test_the_admin_sites_log_in_is_no_way_around_the_code(db):
 
     client = password_step("root")
     client.post("/login/code/", {"code": code_from(secret, steps_ahead=1)})
-    assert client.get("/admin/").status_code == 200
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    # The staff's TOTP secrets are not shown there either.
+    assert "otp_totp" not in index.content.decode()
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
 
 
 def staff_rows(page: str) -> dict[str, str]:
