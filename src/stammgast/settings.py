@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    # Staff two-factor log-in: TOTP authenticator apps and recovery codes (docs/security.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "stammgast.core",
     "stammgast.tenants",
     "stammgast.customers",
@@ -77,10 +81,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the second step of the log-in.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "stammgast.tenants.middleware.TenantMiddleware",
+    # A session without its second factor, or whose tenant asks for one the user has not
+    # set up yet, reaches only the two-factor pages.
+    "stammgast.portal.middleware.TwoFactorGate",
     # Only where replicas are configured: a client reads its own writes.
     "stammgast.core.middleware.ReadYourWrites",
     "stammgast.core.middleware.DatabaseBusy",
@@ -349,6 +358,11 @@ AXES_LOCKOUT_CALLABLE = "stammgast.portal.views.locked_out"
 # cannot be trusted unless a known proxy sets it (then let the proxy set REMOTE_ADDR).
 AXES_CLIENT_IP_CALLABLE = "stammgast.portal.views.client_ip"
 AXES_VERBOSE = False
+
+# Two-factor log-in (django-otp): the name authenticator apps show, and how long a
+# password checked in the first step waits for the code.
+OTP_TOTP_ISSUER = "stammgast"
+STAMMGAST_SECOND_STEP_SECONDS = 300
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -229,3 +229,30 @@ def test_user_without_a_password_and_no_terminal_is_refused(group, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     refused("user", "create", "adler", "petra", "--role", "cashier")
     assert not get_user_model().objects.exists()
+
+
+def test_an_operator_resets_a_lost_two_factor_log_in(group):
+    from django.test import Client
+
+    from stammgast.tenants.models import TenantEvent
+    from tests.portal.test_two_factor import enrol
+
+    run("user", "create", "adler", "kellner", "--role", "cashier", "--password", PASSWORD)
+    user = get_user_model().objects.get(username="kellner")
+    enrol(user)
+    browser = Client()
+    first = browser.post("/login/", {"username": "kellner", "password": PASSWORD})
+    assert first["Location"] == "/login/code/"
+
+    out = run("user", "reset-two-factor", "adler", "kellner")
+    assert "kellner" in out
+    first = Client().post("/login/", {"username": "kellner", "password": PASSWORD})
+    assert first["Location"] == "/"
+    with tenant_scope(group):
+        (event,) = TenantEvent.objects.all()
+    assert (event.action, event.subject, event.actor_label) == (
+        "two_factor_disabled",
+        "kellner",
+        "system",
+    )
+    assert "niemand" in str(refused("user", "reset-two-factor", "adler", "niemand"))

@@ -1,8 +1,9 @@
 """Sends every query to the cluster that holds it (Django's database router).
 
 Placed rows (every tenant-owned row, the tenant's own row, its locations, staff users
-and memberships, API clients; and every model a new app adds) go to the current
-database (`core.tenancy.current_database`): the active tenant's home cluster, and for
+and memberships, their two-factor devices, API clients; and every model a new app adds)
+go to the current database (`core.tenancy.current_database`): the active tenant's home
+cluster, and for
 reads that may scan a replica (`core.replicas`) one of its replicas. What serves all
 tenants at once stays on the directory database ("default"): the tenant directory,
 sessions, login throttling records and the background-job queue.

@@ -13,3 +13,16 @@ class TenantsConfig(AppConfig):
         from .placement import give_cluster_its_id_space
 
         post_migrate.connect(give_cluster_its_id_space, sender=self)
+        _keep_staff_devices_out_of_the_admin()
+
+
+def _keep_staff_devices_out_of_the_admin() -> None:
+    """django-otp registers its devices with the admin site, which would show superusers
+    the staff's TOTP secrets; like every tenant's data they stay out of it."""
+    from django.contrib import admin
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (TOTPDevice, StaticDevice):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)

@@ -41,6 +41,8 @@ class Tenant(models.Model):
     default_country = models.CharField(_("default country"), max_length=2, default="DE")
     # Money of the tenant's customers (credit, accounts, bills) is kept in this currency.
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    # Staff without a second factor are sent to set one up before anything else.
+    two_factor_required = models.BooleanField(_("two-factor login mandatory"), default=False)
 
     class Meta:
         verbose_name = _("tenant")
@@ -112,6 +114,33 @@ class Membership(TenantOwned):
                 name="membership_tenant_wide_unique",
             ),
         ]
+
+
+class TenantEvent(TenantOwned):
+    """One entry of the tenant's own history: who changed a setting of the tenant or the
+    security of a staff log-in, when, where, and what from what to what."""
+
+    class Action(models.TextChoices):
+        SETTING_CHANGED = "setting_changed", _("tenant setting changed")
+        TWO_FACTOR_ENABLED = "two_factor_enabled", _("two-factor login set up")
+        TWO_FACTOR_DISABLED = "two_factor_disabled", _("two-factor login turned off")
+        RECOVERY_CODES_RENEWED = "recovery_codes_renewed", _("new recovery codes made")
+
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=30, choices=Action.choices)
+    # The setting's name, or the username whose log-in changed, as it was.
+    subject = models.CharField(max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    location_code = models.CharField(max_length=30, blank=True)
+    # {"field": [old, new]}
+    changes = models.JSONField(default=dict)
+
+    class Meta(TenantOwned.Meta):
+        verbose_name = _("tenant history entry")
+        ordering = ["-at", "-id"]
 
 
 class Scope(models.TextChoices):

@@ -22,6 +22,7 @@ def render_page(
         "actor": actor,
         "role_label": Role(actor.role).label if actor and actor.role else "",
         "nav_can_import": bool(actor and actor.can("customers.import")),
+        "nav_can_manage_tenant": bool(actor and actor.can("tenant.manage")),
     }
     ctx.update(context or {})
     return render(request, template, ctx, status=status)

@@ -103,6 +103,47 @@ def tenant_tables() -> list[TenantTable]:
                         f"{column} IN (SELECT id FROM {model._meta.db_table} WHERE tenant_id = %s)",
                     )
                 )
+    found.extend(_staff_tables(owned, User))
+    return found
+
+
+# Tables keyed by a user rather than a tenant that stay where they are: the admin site's
+# log (superusers, on the directory) and Django's own permission links.
+_NOT_STAFF_APPS = frozenset({"admin", "auth", "contenttypes"})
+
+
+def _staff_tables(owned: list, User) -> list[TenantTable]:
+    """Rows that belong to the tenant's staff users though they carry no tenant: their
+    two-factor devices (django-otp) and the rows hanging off those (recovery codes)."""
+    from stammgast.core.routing import on_directory
+
+    from .models import Membership
+
+    staff = f"SELECT user_id FROM {Membership._meta.db_table} WHERE tenant_id = %s"
+    by_user: dict[type[models.Model], str] = {}
+    for model in apps.get_models():
+        meta = model._meta
+        if (
+            model in owned
+            or model is User
+            or meta.proxy
+            or not meta.managed
+            or meta.app_label in _NOT_STAFF_APPS
+            or on_directory(meta.app_label, meta.model_name)
+        ):
+            continue
+        for field in meta.concrete_fields:
+            if field.is_relation and field.many_to_one and field.related_model is User:
+                by_user[model] = f"{field.column} IN ({staff})"
+                break
+    found = [TenantTable(model, where) for model, where in by_user.items()]
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            parent = field.related_model if field.is_relation and field.many_to_one else None
+            if parent in by_user and model not in by_user:
+                inner = f"SELECT id FROM {parent._meta.db_table} WHERE {by_user[parent]}"
+                found.append(TenantTable(model, f"{field.column} IN ({inner})"))
+                break
     return found
 
 

@@ -1,4 +1,5 @@
-"""stammgast user create TENANT_SLUG USERNAME --role ROLE [--location CODE] [--password PW]"""
+"""stammgast user create TENANT_SLUG USERNAME --role ROLE [--location CODE] [--password PW];
+stammgast user reset-two-factor TENANT_SLUG USERNAME"""
 
 import getpass
 import os
@@ -6,7 +7,8 @@ import sys
 
 from django.core.management.base import CommandError
 
-from stammgast.tenants import services
+from stammgast.tenants import services, two_factor
+from stammgast.tenants.actor import Actor
 from stammgast.tenants.commands import TenantCommand
 from stammgast.tenants.models import Role
 
@@ -23,9 +25,22 @@ class Command(TenantCommand):
         create.add_argument("--location", help="location code (for location-bound roles)")
         create.add_argument("--email", default="")
         create.add_argument("--password", help="omit to be asked (or set STAMMGAST_PASSWORD)")
+        reset = sub.add_parser(
+            "reset-two-factor",
+            help="Turn a user's two-factor log-in off (phone and recovery codes lost).",
+        )
+        reset.add_argument("tenant")
+        reset.add_argument("username")
 
     def handle(self, *args, action, **opts):
         tenant = self.tenant_arg(opts["tenant"])
+        if action == "reset-two-factor":
+            two_factor.reset_two_factor(actor=Actor.system(tenant), username=opts["username"])
+            self.stdout.write(
+                f"Two-factor log-in of {opts['username']} is off; the next log-in needs the"
+                " password only (or sets it up, where the tenant makes it mandatory)."
+            )
+            return
         location = services.get_location(tenant, opts["location"]) if opts["location"] else None
         password = opts["password"] or os.environ.get("STAMMGAST_PASSWORD")
         if not password:
