@@ -32,6 +32,9 @@ def area(shop):
             title="Datenschutzerklärung",
             body="Wir speichern, was Sie uns sagen.",
         )
+        privacy_services.update_privacy_settings(
+            actor=Actor.system(tenant), credit_at_erasure="forfeit", bill_retention_years=10
+        )
     return tenant
 
 
@@ -116,7 +119,7 @@ def test_a_guest_lives_through_the_whole_self_service(
 
     # Delete the account: the password, then the mailed link, then the confirmation.
     page.get_by_role("link", name="Delete my data").click()
-    expect(page.locator("#erasure-money")).to_contain_text("20.00 EUR will be paid out")
+    expect(page.locator("#erasure-money")).to_contain_text("20.00 EUR will be forfeited")
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Send the link").click()
     expect(page.locator("#delete-sent")).to_be_visible()

@@ -200,7 +200,7 @@ def test_staff_record_a_paper_consent_in_the_register_and_see_the_log(tenant, gu
             "purpose": "marketing",
             "granted": "1",
             "channel": "paper",
-            "text_version": "1",
+            "text_version": "privacy:1",
             "note": "Ordner 2026",
         },
     )
@@ -231,3 +231,19 @@ def test_a_guest_changes_only_their_own_record_and_only_their_fields(tenant, adm
         assert "discount" in refused.value.fields
         event = guest.events.order_by("-id").first()
         assert event.actor_label == "guest (self-service)"
+
+
+def test_a_paper_consent_to_the_terms_names_a_version_of_the_terms(tenant, guest, policy):
+    admin = staff(tenant)
+    admin.post(
+        f"/privacy/customers/{guest.number}/consents/",
+        {"purpose": "terms", "granted": "1", "channel": "paper", "text_version": "privacy:1"},
+    )
+    assert not ConsentEvent.objects.filter(purpose="terms").exists()
+
+
+def test_a_newsletter_by_the_tenants_default_is_no_consent(tenant, admin_actor):
+    customer_services.update_tenant_defaults(actor=admin_actor, data={"newsletter": True})
+    created = customer_services.create_customer(actor=admin_actor, data={"last_name": "Neu"})
+    assert created.newsletter is True
+    assert log(created) == []

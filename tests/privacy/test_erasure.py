@@ -157,6 +157,9 @@ def test_after_an_erasure_no_trace_of_the_person_is_left_but_the_money_is(tenant
         assert found_in(b"".join(readable(p) for p in files_under(settings.VAR_DIR)))
         assert files_under(Path(settings.MEDIA_ROOT))
         admin = Actor.system(tenant)
+        services.update_privacy_settings(
+            actor=admin, credit_at_erasure="forfeit", bill_retention_years=10
+        )
         request = services.receive_erasure_request(actor=admin, number=number, received_how="Brief")
         preview = services.erasure_preview(actor=admin, number=number)
         assert preview.balance == 1650  # 20.00 topped up, 3.50 paid
@@ -190,6 +193,9 @@ def test_an_erasure_is_done_once_and_the_record_is_gone_from_every_read(tenant, 
     api = make_api(tenant, ("pos",))
     with tenant_scope(tenant):
         admin = Actor.system(tenant)
+        ledger_services.pay_out_credit(
+            actor=admin, customer_number=erika.number, amount=1650, idempotency_key="p"
+        )
         request = services.receive_erasure_request(actor=admin, number=erika.number)
         services.complete_erasure(actor=admin, request_id=request.pk)
         with pytest.raises(DomainError) as again:
@@ -209,8 +215,10 @@ def test_an_erasure_is_done_once_and_the_record_is_gone_from_every_read(tenant, 
         pairs = [pair for c in changes for pair in c.values()]
         assert pairs and all(pair == [None, None] for pair in pairs)
         assert ConsentEvent.objects.filter(customer=customer).exclude(note="").count() == 0
-        # The fact of the consent stays, with its date and text version.
-        assert ConsentEvent.objects.filter(customer=customer, purpose="marketing").exists()
+        # The fact of the consent stays, with its date and text version; what was granted
+        # is revoked with the erasure.
+        marketing = ConsentEvent.objects.filter(customer=customer, purpose="marketing")
+        assert list(marketing.order_by("id").values_list("granted", flat=True)) == [True, False]
     assert api.get(f"/api/v1/customers/{erika.number}").status_code == 404
     assert api.get("/api/v1/customers?q=Mustermann").json()["items"] == []
     bill = {
@@ -295,12 +303,63 @@ def test_staff_run_the_erasure_from_the_record(tenant, erika):
     client.force_login(user)
     client.post(f"/privacy/customers/{erika.number}/erasure/", {"received_how": "in person"})
     page = client.get(f"/customers/{erika.number}/privacy/").content.decode()
-    assert "16.50 EUR" in page and "will be paid out" in page
+    # Credit is paid out before the data goes: afterwards nobody could be paid.
+    assert "Pay out the credit of 16.50 EUR first" in page and "complete-erasure" not in page
     with tenant_scope(tenant):
         pending = ErasureRequest.objects.get()
+    refused = client.post(f"/privacy/erasures/{pending.pk}/complete/", follow=True)
+    assert "pay them out first" in refused.content.decode()
+    with tenant_scope(tenant):
+        ledger_services.pay_out_credit(
+            actor=Actor.system(tenant),
+            customer_number=erika.number,
+            amount=1650,
+            idempotency_key="till-1",
+        )
+    assert "complete-erasure" in client.get(f"/customers/{erika.number}/privacy/").content.decode()
     answer = client.post(f"/privacy/erasures/{pending.pk}/complete/")
     assert answer.status_code == 302
     log = client.get("/privacy/erasures/").content.decode()
     assert "completed" in log and "in person" in log
     answer = client.post(f"/privacy/erasures/{pending.pk}/complete/", follow=True)
     assert "was done already" in answer.content.decode()
+
+
+def test_an_overdraft_is_a_debt_that_holds_the_erasure(tenant, admin_actor, places):
+    from stammgast.ledger.models import CreditAccount
+
+    customer = customer_services.create_customer(actor=admin_actor, data={"last_name": "Minus"})
+    ledger_services.top_up_credit(
+        actor=admin_actor, customer_number=customer.number, amount=100, idempotency_key="a"
+    )
+    CreditAccount.objects.filter(customer=customer).update(balance=-250)
+    request = services.receive_erasure_request(actor=admin_actor, number=customer.number)
+    with pytest.raises(DomainError) as refused:
+        services.complete_erasure(actor=admin_actor, request_id=request.pk)
+    assert refused.value.code == "open_items" and "2.50" in refused.value.message
+
+
+def test_a_pending_online_top_up_holds_the_erasure(tenant, admin_actor, places, settings):
+    from stammgast.payments import services as payment_services
+
+    settings.STAMMGAST_PAYMENT_PROVIDERS = ["sandbox"]
+    customer = customer_services.create_customer(actor=admin_actor, data={"last_name": "Zahlt"})
+    guest = Actor.for_guest(tenant=tenant, customer_number=customer.number)
+    payment_services.start_top_up(
+        actor=guest, customer_number=customer.number, amount=1000, return_url="/me/gasthaus/"
+    )
+    request = services.receive_erasure_request(actor=admin_actor, number=customer.number)
+    with pytest.raises(DomainError) as refused:
+        services.complete_erasure(actor=admin_actor, request_id=request.pk)
+    assert refused.value.code == "top_up_pending"
+
+
+def test_a_guests_request_waits_for_their_confirmation(tenant, admin_actor, places):
+    customer = customer_services.create_customer(actor=admin_actor, data={"last_name": "Wartet"})
+    guest = Actor.for_guest(tenant=tenant, customer_number=customer.number)
+    request = services.receive_erasure_request(actor=guest, number=customer.number)
+    # Staff asking at the same moment find the same request, not a second one.
+    assert services.receive_erasure_request(actor=admin_actor, number=customer.number) == request
+    with pytest.raises(DomainError) as refused:
+        services.complete_erasure(actor=admin_actor, request_id=request.pk)
+    assert refused.value.code == "not_confirmed"

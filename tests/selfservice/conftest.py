@@ -36,7 +36,14 @@ def link_in(message, kind: str) -> str:
 
 
 def register(browser, email="erika@example.org", password=PASSWORD, newsletter=False):
-    data = {"email": email, "password": password, "accepted_texts": "on"}
+    # The versions of the texts the registration page showed (the policy's first).
+    data = {
+        "email": email,
+        "password": password,
+        "accepted_texts": "on",
+        "shown_privacy": "1",
+        "shown_terms": "",
+    }
     if newsletter:
         data["newsletter"] = "on"
     return browser.post(f"{AREA}/register/", data)

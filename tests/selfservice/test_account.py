@@ -205,11 +205,11 @@ def test_a_reset_for_an_unknown_address_sends_nothing_and_answers_the_same(membe
 
 
 def test_reset_mails_are_limited(member, mailoutbox):
-    for _ in range(services.RESETS_PER_HOUR):
+    for _ in range(services.RESETS_PER_EMAIL):
         member.post(f"{AREA}/reset/", {"email": "erika@example.org"})
     answer = member.post(f"{AREA}/reset/", {"email": "erika@example.org"})
     assert answer.status_code == 429
-    assert len(mailoutbox) == services.RESETS_PER_HOUR
+    assert len(mailoutbox) == services.RESETS_PER_EMAIL
     # Only the newest link works.
     paths = [link_in(m, "reset") for m in mailoutbox]
     assert member.get(paths[0]).status_code == 410
@@ -273,7 +273,10 @@ def test_a_new_privacy_policy_is_accepted_at_the_next_login(tenant, member):
     login(member)
     assert member.get(f"{AREA}/")["Location"].endswith("/accept/")
     assert "Neu" in member.get(f"{AREA}/accept/").content.decode()
-    member.post(f"{AREA}/accept/")
+    # An answer to the page of version 1 is no consent to version 2.
+    member.post(f"{AREA}/accept/", {"shown_privacy": "1"})
+    assert member.get(f"{AREA}/")["Location"].endswith("/accept/")
+    member.post(f"{AREA}/accept/", {"shown_privacy": "2"})
     assert member.get(f"{AREA}/").status_code == 200
     with tenant_scope(tenant):
         versions = list(
@@ -282,7 +285,8 @@ def test_a_new_privacy_policy_is_accepted_at_the_next_login(tenant, member):
             .values_list("legal_text__version", flat=True)
         )
     assert versions == [1, 2]
-    # The old version stays readable.
+    # The old version stays readable, and rights need no new "yes": a guest may download
+    # or delete their data without accepting a new text.
     assert "Wir ..." in member.get(f"{AREA}/texts/privacy/1/").content.decode()
 
 
@@ -291,3 +295,80 @@ def test_guests_of_one_tenant_are_strangers_to_another(tenant, other_tenant, mem
     answer = member.get("/me/konkurrenz/")
     assert answer.status_code == 302 and answer["Location"].endswith("/me/konkurrenz/login/")
     assert member.get("/me/unbekannt/").status_code == 404
+
+
+def test_logging_in_to_ones_own_account_does_not_reset_the_count_of_guesses(member):
+    for n in range(services.ADDRESS_FAILURES - 1):
+        login(member, email=f"opfer{n}@example.org", password="falsch")
+    assert login(member).status_code == 302
+    member.post(f"{AREA}/logout/")
+    assert login(member, email="opfer-x@example.org", password="falsch").status_code == 429
+
+
+def test_a_registration_under_an_old_text_version_is_sent_back(tenant, policy, browser, mailoutbox):
+    from stammgast.privacy import services as privacy_services
+
+    with tenant_scope(tenant):
+        privacy_services.publish_legal_text(
+            actor=Actor.system(tenant), kind="privacy", title="Datenschutz", body="Neu"
+        )
+    answer = register(browser)  # the page it filled showed version 1
+    assert answer.status_code == 200 and "just published" in answer.content.decode()
+    assert mailoutbox == []
+
+
+def test_registration_mails_are_limited(tenant, policy, mailoutbox):
+    for _ in range(services.REGISTRATIONS_PER_EMAIL + 1):
+        register(Client(HTTP_ACCEPT_LANGUAGE="en"))
+    assert len(mailoutbox) == services.REGISTRATIONS_PER_EMAIL
+
+
+def test_an_address_change_to_a_taken_address_answers_the_same(tenant, member, mailoutbox):
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    register(other, email="belegt@example.org")
+    confirm(other, mailoutbox[-1])
+    mailoutbox.clear()
+    login(member)
+    answer = member.post(
+        f"{AREA}/email/", {"new_email": "belegt@example.org", "password": PASSWORD}
+    )
+    assert answer.status_code == 302
+    assert [m.to for m in mailoutbox] == [["belegt@example.org"]]
+    assert "belongs to an account there already" in mailoutbox[0].body
+
+
+def test_a_new_password_ends_an_address_change_asked_for_with_the_old_one(
+    tenant, member, mailoutbox
+):
+    login(member)
+    member.post(f"{AREA}/email/", {"new_email": "dieb@example.org", "password": PASSWORD})
+    path = link_in(next(m for m in mailoutbox if m.to == ["dieb@example.org"]), "email")
+    member.post(f"{AREA}/reset/", {"email": "erika@example.org"})
+    member.post(link_in(mailoutbox[-1], "reset"), {"password": "Neues-Passwort-fuer-Erika-3"})
+    assert Client(HTTP_ACCEPT_LANGUAGE="en").post(path).status_code == 410
+    with tenant_scope(tenant):
+        assert GuestAccount.objects.get().email == "erika@example.org"
+
+
+def test_a_wrong_password_in_the_account_pages_counts_as_a_guess(member):
+    login(member)
+    for _ in range(services.ACCOUNT_FAILURES):
+        member.post(f"{AREA}/email/", {"new_email": "x@example.org", "password": "falsch"})
+    member.post(f"{AREA}/logout/")
+    assert login(member).status_code == 429
+
+
+def test_rights_need_no_new_yes(tenant, member):
+    from stammgast.privacy import services as privacy_services
+
+    with tenant_scope(tenant):
+        privacy_services.publish_legal_text(
+            actor=Actor.system(tenant), kind="privacy", title="Datenschutz", body="Neu ..."
+        )
+    login(member)
+    assert member.get(f"{AREA}/")["Location"].endswith("/accept/")
+    assert member.get(f"{AREA}/download/").status_code == 200
+    assert member.get(f"{AREA}/delete/").status_code == 200
+    member.post(f"{AREA}/consents/", {"purpose": "newsletter", "granted": "0"})
+    with tenant_scope(tenant):
+        assert ConsentEvent.objects.filter(purpose="newsletter", granted=False).exists()

@@ -49,9 +49,21 @@ def test_the_guest_downloads_everything_stored_about_them(guest):
     assert {c["purpose"] for c in data["consents"]} == {"data_processing"}
 
 
-def test_the_guest_deletes_their_data_after_confirming_by_mail(tenant, guest, mailoutbox):
+def test_credit_left_is_paid_out_before_the_guest_can_delete(tenant, guest, mailoutbox):
     page = guest.get(f"{AREA}/delete/").content.decode()
-    assert "12.50 EUR" in page and "will be paid out" in page
+    assert "Have it paid out at one of our locations" in page and "12.50 EUR" in page
+    assert 'name="password"' not in page
+
+
+def test_the_guest_deletes_their_data_after_confirming_by_mail(tenant, guest, mailoutbox):
+    from stammgast.privacy import services as privacy_services
+
+    with tenant_scope(tenant):
+        privacy_services.update_privacy_settings(
+            actor=Actor.system(tenant), credit_at_erasure="forfeit", bill_retention_years=10
+        )
+    page = guest.get(f"{AREA}/delete/").content.decode()
+    assert "12.50 EUR" in page and "will be forfeited" in page
     assert guest.post(f"{AREA}/delete/", {"password": "falsch"}).status_code == 200
     assert mailoutbox == []
     guest.post(f"{AREA}/delete/", {"password": PASSWORD})

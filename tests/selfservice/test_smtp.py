@@ -19,7 +19,12 @@ def test_the_confirmation_link_arrives_by_smtp_and_opens_the_account(
 ):
     browser.post(
         f"{AREA}/register/",
-        {"email": "smtp.gast@example.org", "password": PASSWORD, "accepted_texts": "on"},
+        {
+            "email": "smtp.gast@example.org",
+            "password": PASSWORD,
+            "accepted_texts": "on",
+            "shown_privacy": "1",
+        },
     )
     (message,) = smtp_server.wait_for(1)
     assert message["To"] == "smtp.gast@example.org"
@@ -41,7 +46,12 @@ def test_mails_are_written_in_the_guests_language(tenant, policy, smtp_server):
     german = Client(HTTP_ACCEPT_LANGUAGE="de")
     german.post(
         f"{AREA}/register/",
-        {"email": "de.gast@example.org", "password": PASSWORD, "accepted_texts": "on"},
+        {
+            "email": "de.gast@example.org",
+            "password": PASSWORD,
+            "accepted_texts": "on",
+            "shown_privacy": "1",
+        },
     )
     (message,) = smtp_server.wait_for(1)
     assert "Gasthaus Adler" in message["Subject"]

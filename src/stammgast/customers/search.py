@@ -98,3 +98,15 @@ def apply_search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
             )
         )
     return qs.filter(text_match | number_match)
+
+
+def drop_deleted_terms() -> None:
+    """On SQLite, rewrite the search index so that the terms of erased values leave it:
+    FTS5 keeps a deleted row's terms in its segments until they are merged. (PostgreSQL's
+    trigram index holds no deleted row a reader or a dump could see.)"""
+    conn = db.connection()
+    if conn.vendor == "sqlite":
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO customers_customer_fts(customers_customer_fts) VALUES ('optimize')"
+            )

@@ -39,7 +39,7 @@ from stammgast.core.text import search_form
 from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, Role, Tenant
 
-from . import events, lock_objects, numbers, selectors
+from . import events, lock_objects, numbers, search, selectors
 from .bulk import Background, Table, check_references_at_once, defer_references
 from .models import (
     Customer,
@@ -337,6 +337,9 @@ class CustomerPlan:
     # Links to set: groups and locations as objects, tags as objects or new names.
     relations: dict[str, list] = field(default_factory=dict)
     customer: Customer | None = None  # update: the customer as stored
+    # The fields the caller gave (not those filled in from the tenant's defaults): a
+    # default is no one's decision (a newsletter by default is no consent).
+    given: frozenset[str] = frozenset()
 
 
 def _names(objects: Iterable) -> list[str]:
@@ -405,7 +408,7 @@ def plan_create(
     changes = events.creation_changes(
         values, {name: _names(objects) for name, objects in relations.items()}
     )
-    return CustomerPlan("create", values["number"], row, changes, relations)
+    return CustomerPlan("create", values["number"], row, changes, relations, given=frozenset(data))
 
 
 def plan_update(
@@ -912,6 +915,7 @@ def erase_customer_data(*, actor: Actor, number: int) -> Customer:
     if old_picture:
         storage = customer.picture.storage
         db.on_commit(lambda: storage.delete(old_picture))
+    db.on_commit(search.drop_deleted_terms)
     # The history keeps who changed which field when, not the values; money entries keep
     # their amounts (the ledger keeps them anyway).
     changed = []

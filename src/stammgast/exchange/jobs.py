@@ -371,12 +371,17 @@ def purge_jobs_mentioning(needles: list[str]) -> int:
     that hold any of `needles`; the number of jobs and uploads purged."""
     count = 0
     folded = [n.casefold() for n in needles if n]
-    for job in Job.objects.exclude(summary={}, error=""):
-        # An import's summary keeps its first error lines, with the values they name.
+    for job in Job.objects.all().iterator():
+        # An import's summary keeps its first error lines, with the values they name; an
+        # export keeps its filter (a search for a name); an upload its file name.
         said = (json.dumps(job.summary, ensure_ascii=False) + job.error).casefold()
         if any(n in said for n in folded):
             counts = {k: v for k, v in job.summary.items() if isinstance(v, int)}
             Job.objects.filter(pk=job.pk).update(summary=counts, error="")
+        asked = (json.dumps(job.params, ensure_ascii=False) + job.source_name).casefold()
+        if any(n in asked for n in folded):
+            params = {**job.params, "filter": {}} if "filter" in job.params else job.params
+            Job.objects.filter(pk=job.pk).update(params=params, source_name="")
     for job in Job.objects.filter(files_deleted=False):
         folder = jobs_dir() / f"job-{job.pk}"
         paths = [jobs_dir() / job.source_file] if job.source_file else []

@@ -586,3 +586,29 @@ def check_balances() -> list[str]:
             if sums.get(pk, 0) != balance:
                 wrong.append(f"{label} account {pk}: balance {balance}, entries {sums.get(pk, 0)}")
     return wrong
+
+
+def forfeit_credit_at_erasure(*, actor: Actor, customer: Customer, reason: str) -> int:
+    """Book the whole credit of a customer whose data is being erased out as forfeited
+    (the tenant's rule), in the caller's transaction, under the credit account's lock: the
+    amount read is the amount booked, whatever a till does meanwhile. Returns it (0 when
+    there was none)."""
+    account = lock_objects.credit_account_for_update(customer.pk, actor.tenant.currency)
+    if account.balance <= 0:
+        return 0
+    amount = account.balance
+    _book_credit(
+        actor=actor,
+        customer=customer,
+        kind=EntryKind.CORRECTION,
+        amount=-amount,
+        reason=reason,
+        account=account,
+    )
+    return amount
+
+
+def credit_balance_locked(*, actor: Actor, customer: Customer) -> int:
+    """The customer's credit balance, read under the credit account's lock (held until the
+    caller's transaction ends)."""
+    return lock_objects.credit_account_for_update(customer.pk, actor.tenant.currency).balance

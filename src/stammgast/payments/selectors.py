@@ -37,3 +37,24 @@ def top_ups_of_customer(
     return TopUpPayment.objects.filter(customer_id=customer.pk).order_by("-id")[
         : max(1, min(limit, MAX_LISTED))
     ]
+
+
+def pending_top_ups(*, customer_id: int) -> int:
+    """How many online top-ups of the customer wait for the provider's answer."""
+    return TopUpPayment.objects.filter(customer_id=customer_id, status="pending").count()
+
+
+def top_ups_for_data_download(*, customer_id: int) -> list[dict]:
+    """Every online top-up of the customer, as plain values (the person's data download)."""
+    return [
+        {
+            "reference": p.reference,
+            "amount_cents": p.amount,
+            "currency": p.currency,
+            "provider": p.provider,
+            "status": p.status,
+            "created_at": p.created_at.isoformat(),
+            "completed_at": p.completed_at.isoformat() if p.completed_at else None,
+        }
+        for p in TopUpPayment.objects.filter(customer_id=customer_id).order_by("id")
+    ]

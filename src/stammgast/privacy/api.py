@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, WithJsonSchema
 
+from stammgast.core.access import note_access
 from stammgast.core.errors import DomainError
 from stammgast.core.http import ERRORS, json_response
 from stammgast.customers import selectors as customer_selectors
@@ -108,6 +109,7 @@ def _consents(number: int, customer_id: int) -> dict:
 )
 def consents(request: HttpRequest, number: int):
     customer = customer_selectors.get_customer(actor=request.actor, number=number)
+    note_access(actor=request.actor, kind="record", what="consents", customer_number=number)
     return json_response(200, _consents(number, customer.pk))
 
 
@@ -119,6 +121,7 @@ def consents(request: HttpRequest, number: int):
 def consent_log(request: HttpRequest, number: int, params: Query[LogQuery]):
     before, limit = params.before, params.limit
     customer = customer_selectors.get_customer(actor=request.actor, number=number)
+    note_access(actor=request.actor, kind="record", what="consent log", customer_number=number)
     qs = selectors.consent_log(customer.pk).order_by("-id")
     if before is not None:
         qs = qs.filter(id__lt=before)

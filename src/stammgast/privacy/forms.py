@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
-from .models import Channel, CreditAtErasure, LegalTextKind
+from .models import Channel, CreditAtErasure, LegalTextKind, text_kind_for
 from .services import LEGAL_BODY_MAX, LEGAL_TITLE_MAX, NOTE_MAX
 
 
@@ -21,9 +21,8 @@ class ConsentForm(forms.Form):
         label=_("Given"),
         choices=[(Channel.PAPER, _("on paper")), (Channel.PORTAL, _("in person / by phone"))],
     )
-    text_version = forms.TypedChoiceField(
-        label=_("Text version"), required=False, coerce=int, empty_value=None
-    )
+    # "privacy:3" or "terms:2": the text and its version the guest saw.
+    text_version = forms.ChoiceField(label=_("Text version"), required=False)
     note = forms.CharField(
         label=_("Note"),
         required=False,
@@ -35,9 +34,25 @@ class ConsentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["purpose"].choices = selectors.purposes()
         self.fields["text_version"].choices = [("", _("the current version"))] + [
-            (t.version, f"{t.get_kind_display()} v{t.version}")
-            for t in selectors.legal_texts().filter(kind=LegalTextKind.PRIVACY)
+            (f"{t.kind}:{t.version}", f"{t.get_kind_display()} v{t.version}")
+            for t in selectors.legal_texts()
         ]
+
+    def clean(self):
+        data = super().clean()
+        chosen, purpose = data.get("text_version"), data.get("purpose")
+        data["text_version"] = None
+        if chosen and purpose:
+            kind, _sep, version = chosen.partition(":")
+            if kind != text_kind_for(purpose):
+                self.add_error(
+                    "text_version",
+                    _("This consent refers to the %(text)s.")
+                    % {"text": LegalTextKind(text_kind_for(purpose)).label},
+                )
+            else:
+                data["text_version"] = int(version)
+        return data
 
 
 class LegalTextForm(forms.Form):

@@ -186,6 +186,14 @@ class ErasureRequest(TenantOwned):
         verbose_name = _("erasure request")
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-received_at"], name="erasure_received_idx")]
+        constraints = [
+            # A guest and staff asking at the same moment make one request, not two.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(state="received"),
+                name="erasure_one_open_per_customer",
+            )
+        ]
 
 
 class AccessKind(models.TextChoices):

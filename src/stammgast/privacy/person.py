@@ -18,9 +18,10 @@ from stammgast.cards import services as card_services
 from stammgast.customers import selectors as customer_selectors
 from stammgast.customers.models import CustomerEvent
 from stammgast.ledger.models import AccountEntry, CreditEntry, OpenItem
+from stammgast.payments import selectors as payment_selectors
 from stammgast.tenants.actor import Actor
 
-from .models import Consent, ConsentEvent
+from .models import Consent, ConsentEvent, ErasureRequest
 
 # Apps above this one add what they keep of the person (the self-service account):
 # name -> collect(customer) giving plain values.
@@ -129,6 +130,16 @@ def person_data(*, actor: Actor, number: int) -> dict[str, Any]:
         "bills": bills,
         "cards": card_services.cards_of_customer(customer_id=customer.pk),
         "picture": customer.picture.name.rsplit("/", 1)[-1] if customer.picture else None,
+        "online_top_ups": payment_selectors.top_ups_for_data_download(customer_id=customer.pk),
+        "erasure_requests": [
+            {
+                "received_at": r.received_at.isoformat(),
+                "state": r.state,
+                "channel": r.channel,
+                "confirmed_at": _plain(r.confirmed_at),
+            }
+            for r in ErasureRequest.objects.filter(customer=customer).order_by("id")
+        ],
     }
     for name, collect in _sections.items():
         data[name] = collect(customer)

@@ -14,6 +14,7 @@ from stammgast.bills import services as bill_services
 from stammgast.cards import services as card_services
 from stammgast.core import db
 from stammgast.core.errors import Conflict, DomainError, FieldErrors, NotFound
+from stammgast.core.models import IdempotencyRecord
 from stammgast.core.money import format_amount
 from stammgast.core.tenancy import tenant_scope
 from stammgast.core.text import without_invisible
@@ -22,6 +23,7 @@ from stammgast.customers import services as customer_services
 from stammgast.exchange import services as exchange_services
 from stammgast.ledger import selectors as ledger_selectors
 from stammgast.ledger import services as ledger_services
+from stammgast.payments import selectors as payment_selectors
 from stammgast.tenants.actor import Actor
 
 from . import selectors
@@ -209,7 +211,8 @@ def keep_newsletter_consent(*, ctx, applied) -> None:
     wanted = {
         customer_id: plan.row["newsletter"]
         for plan, customer_id in applied
-        if "newsletter" in plan.row and (plan.action == "update" or plan.row["newsletter"])
+        if "newsletter" in plan.row
+        and (plan.action == "update" or ("newsletter" in plan.given and plan.row["newsletter"]))
     }
     if not wanted:
         return
@@ -322,48 +325,95 @@ class ErasurePreview:
     currency: str
     owed: int
     disposition: str
+    top_ups_pending: int = 0
+
+    @property
+    def debt(self) -> int:
+        """Owed on the customer account, and credit used beyond zero (an overdraft)."""
+        return self.owed + max(-self.balance, 0)
 
     @property
     def blocked_by_debt(self) -> bool:
-        return self.owed > 0
+        return self.debt > 0
+
+    @property
+    def credit_to_pay_out(self) -> int:
+        """Credit that must be paid out (at a till, or transferred) before the erasure:
+        once the name and bank details are gone, nobody could be paid."""
+        if self.disposition == CreditAtErasure.PAY_OUT and self.balance > 0:
+            return self.balance
+        return 0
+
+    @property
+    def can_erase(self) -> bool:
+        return not self.debt and not self.credit_to_pay_out and not self.top_ups_pending
 
 
 def erasure_preview(*, actor: Actor, number: int) -> ErasurePreview:
     credit = ledger_selectors.credit_summary(actor=actor, customer_number=number)
     account = ledger_selectors.account_summary(actor=actor, customer_number=number, limit=1)
+    pending = payment_selectors.pending_top_ups(customer_id=credit.customer.pk)
     return ErasurePreview(
         number=number,
         balance=credit.balance,
         currency=credit.currency,
         owed=account.balance,
         disposition=selectors.privacy_settings().credit_at_erasure,
+        top_ups_pending=pending,
     )
+
+
+def _refuse_unless_erasable(preview: ErasurePreview) -> None:
+    if preview.debt:
+        raise DomainError(
+            "open_items",
+            _("The customer owes %(amount)s %(currency)s; settle it first.")
+            % {"amount": format_amount(preview.debt), "currency": preview.currency},
+            status=409,
+        )
+    if preview.credit_to_pay_out:
+        raise DomainError(
+            "credit_left",
+            _("%(amount)s %(currency)s of credit are left; pay them out first.")
+            % {"amount": format_amount(preview.credit_to_pay_out), "currency": preview.currency},
+            status=409,
+        )
+    if preview.top_ups_pending:
+        raise DomainError(
+            "top_up_pending",
+            _("An online top-up is being paid; try again once it is done (within 30 minutes)."),
+            status=409,
+        )
 
 
 @db.atomic
 def receive_erasure_request(*, actor: Actor, number: int, received_how: str = "") -> ErasureRequest:
     """Record that a person asked for their data to be erased (the guest online, or staff
-    for a request in person or by letter); one open request per customer."""
+    for a request in person or by letter); one open request per customer. Staff confirm
+    the person's identity when they record it; a guest confirms by the e-mailed link."""
     actor.require("customers.erase", _("You may not erase customers' data."))
-    customer = customer_selectors.get_customer(actor=actor, number=number)
+    customer = customer_services.lock_customer_for_bill(actor=actor, number=number)
     received_how = without_invisible(received_how or "").strip()[:200]
     open_request = ErasureRequest.objects.filter(
         customer=customer, state=ErasureRequest.State.RECEIVED
     ).first()
     if open_request is not None:
         return open_request
+    now = timezone.now()
+    channel = _channel(actor, None)
     return ErasureRequest.objects.create(
         customer=customer,
         customer_number=number,
-        channel=_channel(actor, None),
+        channel=channel,
         received_how=received_how,
-        received_at=timezone.now(),
+        received_at=now,
+        confirmed_at=None if actor.guest else now,
         requested_by=actor.label[:200],
     )
 
 
-def _traces(customer) -> list[str]:
-    """What identifies the person in a file: looked for in import and export files."""
+def _traces(customer, extra: list[str]) -> list[str]:
+    """What identifies the person in a file or a logged search."""
     values = [
         customer.email,
         customer.iban,
@@ -375,16 +425,21 @@ def _traces(customer) -> list[str]:
         customer.mobile_e164,
         customer.street,
         customer.last_name,
+        customer.first_name,
+        customer.company_name,
+        customer.alias,
+        *extra,
     ]
-    return [v for v in values if v and len(v) >= 3]
+    return sorted({v for v in values if v and len(v) >= 3})
 
 
 @db.atomic
 def complete_erasure(*, actor: Actor, request_id: int) -> ErasureRequest:
     """Erase the person's data everywhere: the customer record and its history, pictures,
-    consent notes, the bills' copies, the self-service account, import and export files.
-    Credit left is paid out or forfeited as the tenant set; open items must be settled
-    first. The customer number stays taken for good."""
+    consent details, the bills' copies, the self-service account, import and export files
+    and logged searches naming them. Money first: debt must be settled, credit paid out
+    (or, by the tenant's rule, forfeited), no online top-up in flight. The customer number
+    stays taken for good."""
     actor.require("customers.erase", _("You may not erase customers' data."))
     request = ErasureRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
@@ -397,54 +452,54 @@ def complete_erasure(*, actor: Actor, request_id: int) -> ErasureRequest:
         )
     if request.state != ErasureRequest.State.RECEIVED:
         raise Conflict("request_withdrawn", _("This erasure request was withdrawn."))
-    number = request.customer_number
-    # The customer's row first (the lock order of every customer write), then the money.
-    customer = customer_services.lock_customer_for_bill(actor=actor, number=number)
-    preview = erasure_preview(actor=actor, number=number)
-    if preview.blocked_by_debt:
-        raise DomainError(
-            "open_items",
-            _("The customer owes %(amount)s %(currency)s; settle the open items first.")
-            % {"amount": format_amount(preview.owed), "currency": preview.currency},
-            status=409,
+    if request.confirmed_at is None:
+        raise Conflict(
+            "not_confirmed",
+            _("The guest has not confirmed this request by the e-mailed link yet."),
         )
-    if preview.balance > 0:
-        booker = Actor.system(actor.tenant)
-        if preview.disposition == CreditAtErasure.PAY_OUT:
-            ledger_services.pay_out_credit(
-                actor=booker,
-                customer_number=number,
-                amount=preview.balance,
-                reason=_("paid out at erasure"),
-                idempotency_key=f"erasure-{request.pk}",
-            )
-        else:
-            ledger_services.correct_credit(
-                actor=booker,
-                customer_number=number,
-                amount=-preview.balance,
-                reason=_("forfeited at erasure"),
-                idempotency_key=f"erasure-{request.pk}",
-            )
-    traces = _traces(customer)
+    number = request.customer_number
+    # The customer's row first (the lock order of every customer write), then the credit
+    # account: no till moves money between the check and the erasure.
+    customer = customer_services.lock_customer_for_bill(actor=actor, number=number)
+    ledger_services.credit_balance_locked(actor=actor, customer=customer)
+    preview = erasure_preview(actor=actor, number=number)
+    _refuse_unless_erasable(preview)
+    forfeited = ledger_services.forfeit_credit_at_erasure(
+        actor=Actor.system(actor.tenant), customer=customer, reason=_("forfeited at erasure")
+    )
+    extra: list[str] = []
     for hook in _erasure_hooks:
-        hook(customer=customer)
+        extra += hook(customer=customer) or []
+    traces = _traces(customer, extra)
+    now = timezone.now()
+    # The consents keep their facts; what was granted is revoked with the erasure.
+    granted = list(
+        Consent.objects.filter(customer=customer, granted=True).values_list("purpose", flat=True)
+    )
+    for purpose in granted:
+        _write(
+            [(customer.pk, False)],
+            purpose=purpose,
+            actor=actor,
+            channel=_channel(actor, None),
+            text=None,
+            at=now,
+        )
+    ConsentEvent.objects.filter(customer=customer).exclude(note="").update(note="")
     customer_services.erase_customer_data(actor=actor, number=number)
     bill_services.anonymise_bills_of_erased_customer(customer_id=customer.pk, number=number)
     card_services.block_cards_of_erased_customer(customer_id=customer.pk)
-    ConsentEvent.objects.filter(customer=customer).exclude(note="").update(note="")
-    # A search for the person's name or address is in the access log's filter words.
+    # The retries' fingerprints hash the person's data; they are of no use any more.
+    IdempotencyRecord.objects.filter(operation="customers.create", result=customer.pk).delete()
     for trace in traces:
         AccessLogEntry.objects.filter(
             kind__in=[AccessKind.LIST, AccessKind.EXPORT], what__icontains=trace
         ).update(what=_("(a search for an erased person)"))
-    now = timezone.now()
     request.state = ErasureRequest.State.COMPLETED
-    request.confirmed_at = request.confirmed_at or now
     request.completed_at = now
     request.completed_by = actor.label[:200]
-    request.credit_booked_out = max(preview.balance, 0)
-    request.credit_disposition = preview.disposition if preview.balance > 0 else ""
+    request.credit_booked_out = forfeited
+    request.credit_disposition = CreditAtErasure.FORFEIT if forfeited else ""
     request.save()
     tenant = actor.tenant
 

@@ -17,6 +17,7 @@ SUBJECTS = {
     "reset": _("Reset your password at %(tenant)s"),
     "email_change": _("Confirm your new e-mail address at %(tenant)s"),
     "email_change_notice": _("Your e-mail address at %(tenant)s is being changed"),
+    "email_taken": _("Your e-mail address at %(tenant)s"),
     "erase": _("Confirm the deletion of your data at %(tenant)s"),
     "erased": _("Your data at %(tenant)s is deleted"),
 }
@@ -26,10 +27,11 @@ def render_mail(kind: str, *, language: str, context: dict) -> tuple[str, str, s
     """(subject, plain text, HTML) of one mail."""
     with translation.override(language):
         subject = str(SUBJECTS[kind]) % {"tenant": context["tenant"].name}
+        # The text is written unescaped (it is plain text); the HTML part shows the same
+        # text, escaped, with the link as a button.
         text = render_to_string(f"selfservice/mail/{kind}.txt", context)
         html = render_to_string(
-            "selfservice/mail/base.html",
-            {**context, "body_template": f"selfservice/mail/{kind}.txt", "subject": subject},
+            "selfservice/mail/base.html", {**context, "body_text": text, "subject": subject}
         )
     return subject, text, html
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -44,8 +45,12 @@ ACCOUNT_FAILURES = 5
 ADDRESS_FAILURES = 20
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 LOCKOUT = dt.timedelta(minutes=15)
-# Reset mails asked for one address within an hour; more are refused (no mail bombing).
-RESETS_PER_HOUR = 3
+# Mails a guest can make the system send, per address and per network in the window:
+# more are refused (no mail bombing), whether or not the address has an account.
+RESETS_PER_EMAIL = 3
+RESETS_PER_ADDRESS = 10
+REGISTRATIONS_PER_EMAIL = 3
+REGISTRATIONS_PER_ADDRESS = 10
 EMAIL_MAX = 254
 PASSWORD_MAX = 200
 
@@ -141,30 +146,73 @@ def check_throttle(keys: list[str]) -> None:
         raise Throttled(max(locked))
 
 
-def _count_failure(limits: Mapping[str, int]) -> None:
-    """One more failure for each key; a key past its limit is locked out. Written in its
-    own transaction: the failure counts even when the caller's work is rolled back."""
+def _attempt(limits: Mapping[str, int]) -> None:
+    """Count an attempt against every key before it is judged, so that attempts sent at
+    once cannot all pass before the first failure is written; refuse (429) while a key is
+    locked out. The attempt that reaches a key's limit locks it for LOCKOUT. Written in
+    its own transaction: the count stays when the caller's work is rolled back."""
     now = timezone.now()
     with db.atomic():
         rows = {row.key: row for row in _throttle_rows(list(limits))}
+        locked = [r.locked_until for r in rows.values() if r.locked_until and r.locked_until > now]
+        if locked:
+            raise Throttled(max(locked))
         for key, limit in limits.items():
-            row = rows.get(key)
-            if row is None:
-                row = GuestThrottle(key=key, failures=0, window_start=now)
+            row = rows.get(key) or GuestThrottle(key=key, failures=0, window_start=now)
             if now - row.window_start > THROTTLE_WINDOW:
-                row.failures, row.window_start = 0, now
+                row.failures, row.window_start, row.locked_until = 0, now, None
             row.failures += 1
             if row.failures >= limit:
                 row.locked_until = now + LOCKOUT
             row.save()
 
 
-def _clear_throttle(keys: list[str]) -> None:
-    GuestThrottle.objects.filter(key__in=keys).delete()
+def _forgive(limits: Mapping[str, int], *, account_key: str | None = None) -> None:
+    """A right password: the attempt does not count. The account's own count starts
+    again; the address keeps the failures it made (a right password for one's own
+    account must not reset the count of guesses at others')."""
+    with db.atomic():
+        for row in _throttle_rows(list(limits)):
+            if row.key == account_key:
+                row.delete()
+            elif row.failures > 0:
+                row.failures -= 1
+                if row.failures < limits[row.key]:
+                    row.locked_until = None
+                row.save()
+
+
+def _network(address: str) -> str:
+    """The address attempts are counted by: an IPv4 address, or an IPv6 /64 (one
+    connection owns a whole /64 and could walk through it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:60]
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _login_keys(email: str, address: str) -> dict[str, int]:
-    return {f"login:{email}": ACCOUNT_FAILURES, f"address:{address}": ADDRESS_FAILURES}
+    return {f"login:{email}": ACCOUNT_FAILURES, f"address:{_network(address)}": ADDRESS_FAILURES}
+
+
+def _check_password(account: GuestAccount, password: Any, *, address: str = "") -> None:
+    """The account's password, checked under the account's guessing limit."""
+    keys = {f"login:{account.email}": ACCOUNT_FAILURES}
+    if address:
+        keys[f"address:{_network(address)}"] = ADDRESS_FAILURES
+    _attempt(keys)
+    if not (isinstance(password, str) and check_password(password, account.password)):
+        check_throttle(list(keys))
+        raise DomainError(
+            "wrong_password",
+            _("The password is wrong."),
+            fields={"password": _("Wrong password.")},
+            status=403,
+        )
+    _forgive(keys, account_key=f"login:{account.email}")
 
 
 # --- one-time links ------------------------------------------------------------------
@@ -238,9 +286,13 @@ def register_guest(
     newsletter: bool = False,
     language: str = "de",
     link: LinkMaker,
+    address: str = "",
+    shown_versions: Mapping[str, int | None] | None = None,
 ) -> None:
     """Open an inactive account and e-mail a confirmation link. The answer is the same
-    whether or not the address has an account already: the mail says what happened."""
+    whether or not the address has an account already: the mail says what happened.
+    `shown_versions` ({"privacy": n, "terms": n}) are the texts the page showed: a
+    version published meanwhile must be read first."""
     if not selectors.settings_for(tenant).enabled:
         raise DomainError("closed", _("Registration is closed."), status=403)
     policy = privacy_selectors.current_legal_text(LegalTextKind.PRIVACY)
@@ -262,7 +314,28 @@ def register_guest(
         errors.add("accepted_texts", _("Please accept the privacy policy and the terms."))
     errors.raise_if_any("invalid", _("Some fields are not valid."))
     terms = privacy_selectors.current_legal_text(LegalTextKind.TERMS)
+    if shown_versions is not None and (
+        shown_versions.get("privacy") != policy.version
+        or shown_versions.get("terms") != (terms.version if terms else None)
+    ):
+        raise DomainError(
+            "texts_changed",
+            _(
+                "A new version of the privacy policy or the terms was just published; please "
+                "read it and register again."
+            ),
+            status=409,
+        )
+    # Every registration is counted, by address and by network: no mail bombing.
+    _attempt(
+        {
+            f"register:{email}": REGISTRATIONS_PER_EMAIL,
+            f"register-from:{_network(address)}": REGISTRATIONS_PER_ADDRESS,
+        }
+    )
     now = timezone.now()
+    # Hashed whatever comes next, so that a known address takes as long as a new one.
+    password_hash = make_password(password)
     account = GuestAccount.objects.select_for_update().filter(email=email).first()
     if account is not None and account.is_active:
         send_mail(
@@ -276,7 +349,7 @@ def register_guest(
         return
     if account is None:
         account = GuestAccount(email=email, created_at=now)
-    account.password = make_password(password)
+    account.password = password_hash
     account.created_at = now
     account.language = language if language in ("de", "en") else "de"
     account.accepted = {
@@ -337,20 +410,18 @@ def confirm_registration(
     """Activate the account whose link this is, once its password is given too (the
     link alone proves the mailbox, the password that this is who registered). A customer
     record with the confirmed address is linked, never one named by a claim alone."""
-    with db.atomic():
-        link = _find_link(token, LinkPurpose.CONFIRM)
-        account = link.account
-        keys = _login_keys(account.email, address)
-        check_throttle(list(keys))
-        right = isinstance(password, str) and check_password(password, account.password)
-    if not right:
-        _count_failure(keys)
+    account = check_link(token=token, purpose=LinkPurpose.CONFIRM)
+    try:
+        _check_password(account, password, address=address)
+    except DomainError as exc:
+        if exc.code != "wrong_password":
+            raise
         raise DomainError(
             "wrong_password",
             _("The password is not the one chosen at registration."),
             fields={"password": _("Wrong password.")},
             status=403,
-        )
+        ) from None
     with db.atomic():
         link = _find_link(token, LinkPurpose.CONFIRM)
         account = link.account
@@ -369,7 +440,6 @@ def confirm_registration(
         account.save()
         if account.customer_id is not None:
             _record_accepted(account)
-        _clear_throttle(list(keys))
     return account
 
 
@@ -393,26 +463,24 @@ def log_in_guest(*, tenant: Tenant, email: Any, password: Any, address: str) -> 
     address and the account, and lock both out for a while after too many."""
     email = email.strip().lower()[:EMAIL_MAX] if isinstance(email, str) else ""
     keys = _login_keys(email, address)
-    check_throttle(list(keys))
+    _attempt(keys)
     account = GuestAccount.objects.filter(email=email).first() if email else None
     given = password if isinstance(password, str) else ""
     right = check_password(given, account.password if account else _NO_PASSWORD)
     if account is None or not right:
-        _count_failure(keys)
         check_throttle(list(keys))
         raise DomainError(
             "wrong_login", _("The e-mail address or the password is wrong."), status=403
         )
+    _forgive(keys, account_key=f"login:{email}")
     if not account.is_active:
         raise DomainError(
             "not_confirmed",
             _("Please confirm your address first with the link we e-mailed you."),
             status=403,
         )
-    with db.atomic():
-        _clear_throttle(list(keys))
-        account.last_login = timezone.now()
-        account.save(update_fields=["last_login"])
+    account.last_login = timezone.now()
+    account.save(update_fields=["last_login"])
     return account
 
 
@@ -421,17 +489,13 @@ def request_password_reset(*, tenant: Tenant, email: Any, address: str, link: Li
     """E-mail a one-time link to choose a new password, if the address has an account.
     The answer is the same either way."""
     email = normalise_email(email)
-    check_throttle([f"reset:{email}", f"address:{address}"])
+    # Counted whether or not the address has an account: the answers are the same.
+    _attempt(
+        {f"reset:{email}": RESETS_PER_EMAIL, f"reset-from:{_network(address)}": RESETS_PER_ADDRESS}
+    )
     account = GuestAccount.objects.filter(email=email, is_active=True).first()
     if account is None:
         return
-    sent = GuestLink.objects.filter(
-        account=account,
-        purpose=LinkPurpose.RESET,
-        created_at__gte=timezone.now() - dt.timedelta(hours=1),
-    ).count()
-    if sent >= RESETS_PER_HOUR:
-        raise Throttled(timezone.now() + dt.timedelta(hours=1))
     token = _new_link(account, LinkPurpose.RESET)
     send_mail(
         "reset",
@@ -456,43 +520,55 @@ def reset_password(*, tenant: Tenant, token: Any, password: Any) -> GuestAccount
     _use(link)
     account.password = make_password(password)
     account.save(update_fields=["password"])
-    _clear_throttle([f"login:{account.email}"])
+    _end_open_links(account)
+    GuestThrottle.objects.filter(key=f"login:{account.email}").delete()
     return account
 
 
-@db.atomic
+def _end_open_links(account: GuestAccount) -> None:
+    """A new password ends every link still open (an address change or an erasure asked
+    for by whoever knew the old one)."""
+    GuestLink.objects.filter(account=account, used_at=None).update(used_at=timezone.now())
+
+
 def change_password(*, account: GuestAccount, old: Any, new: Any) -> GuestAccount:
-    account = GuestAccount.objects.select_for_update().get(pk=account.pk)
-    if not (isinstance(old, str) and check_password(old, account.password)):
+    account = GuestAccount.objects.get(pk=account.pk)
+    try:
+        _check_password(account, old)
+    except DomainError as exc:
+        if exc.code != "wrong_password":
+            raise
         raise DomainError(
             "wrong_password",
             _("The current password is wrong."),
             fields={"old_password": _("Wrong password.")},
             status=403,
-        )
+        ) from None
     _check_new_password(new, account.email, "new_password")
-    account.password = make_password(new)
-    account.save(update_fields=["password"])
+    with db.atomic():
+        account = GuestAccount.objects.select_for_update().get(pk=account.pk)
+        account.password = make_password(new)
+        account.save(update_fields=["password"])
+        _end_open_links(account)
     return account
 
 
 # --- the e-mail address --------------------------------------------------------------
 
 
-@db.atomic
 def request_email_change(
     *, account: GuestAccount, new_email: Any, password: Any, link: LinkMaker
 ) -> None:
     """Send a confirmation link to the new address and a notice to the old one; the
     account keeps its address until the new one is confirmed."""
+    # The password is checked (and a wrong one counted) before the transaction.
+    _check_password(GuestAccount.objects.get(pk=account.pk), password)
+    with db.atomic():
+        _send_email_change(account=account, new_email=new_email, link=link)
+
+
+def _send_email_change(*, account: GuestAccount, new_email: Any, link: LinkMaker) -> None:
     account = GuestAccount.objects.select_for_update().get(pk=account.pk)
-    if not (isinstance(password, str) and check_password(password, account.password)):
-        raise DomainError(
-            "wrong_password",
-            _("The password is wrong."),
-            fields={"password": _("Wrong password.")},
-            status=403,
-        )
     new_email = normalise_email(new_email, "new_email")
     if new_email == account.email:
         raise DomainError(
@@ -501,14 +577,16 @@ def request_email_change(
             fields={"new_email": _("This is your address already.")},
             status=422,
         )
-    if GuestAccount.objects.filter(email=new_email).exists():
-        raise DomainError(
-            "email_taken",
-            _("Another account uses this address."),
-            fields={"new_email": _("Another account uses this address.")},
-            status=409,
-        )
     tenant = account.tenant
+    if GuestAccount.objects.filter(email=new_email).exists():
+        # The same answer as for a free address; the mail to it says it is taken.
+        send_mail(
+            "email_taken",
+            to=new_email,
+            language=account.language,
+            context=_mail_context(tenant, login_link=link("login", "")),
+        )
+        return
     token = _new_link(account, LinkPurpose.EMAIL, new_email=new_email)
     send_mail(
         "email_change",
@@ -623,12 +701,29 @@ def set_guest_consent(*, account: GuestAccount, purpose: str, granted: bool) -> 
 
 
 @db.atomic
-def accept_legal_texts(*, account: GuestAccount) -> None:
+def accept_legal_texts(
+    *, account: GuestAccount, shown_versions: Mapping[str, int | None] | None = None
+) -> None:
     """The guest accepts the current privacy policy and terms (asked at log-in when a
-    new version was published)."""
+    new version was published), as the page showed them: a version published meanwhile
+    is shown first."""
     actor, number = guest_actor(account), account.customer.number
     for purpose in selectors.texts_to_accept(account):
-        privacy_services.record_consent(actor=actor, number=number, purpose=purpose, granted=True)
+        kind = LegalTextKind.TERMS if purpose == Purpose.TERMS else LegalTextKind.PRIVACY
+        current = privacy_selectors.current_legal_text(kind)
+        if shown_versions is not None and shown_versions.get(kind) != current.version:
+            raise DomainError(
+                "texts_changed",
+                _("A newer version was just published; please read it first."),
+                status=409,
+            )
+        privacy_services.record_consent(
+            actor=actor,
+            number=number,
+            purpose=purpose,
+            granted=True,
+            text_version=current.version,
+        )
 
 
 def guest_actor(account: GuestAccount) -> Actor:
@@ -656,27 +751,29 @@ def account_section(customer) -> dict | None:
     }
 
 
-def remove_account_of_erased(*, customer) -> None:
-    """Hook of the erasure: the guest account goes with the person's data."""
+def remove_account_of_erased(*, customer) -> list[str]:
+    """Hook of the erasure: the guest account goes with the person's data, and so do the
+    throttles and registration counts kept under its address. Returns the addresses, for
+    the erasure to look for in files and logs."""
+    addresses = []
     for account in GuestAccount.objects.filter(customer=customer):
-        # The throttles are keyed by the address: they go too.
+        addresses.append(account.email)
         GuestThrottle.objects.filter(
-            key__in=[f"login:{account.email}", f"reset:{account.email}"]
+            key__in=[f"{kind}:{account.email}" for kind in ("login", "reset", "register")]
         ).delete()
         account.delete()
+    return addresses
 
 
-@db.atomic
 def request_erasure(*, account: GuestAccount, password: Any, link: LinkMaker) -> None:
     """The guest asks for their data to be erased; a link confirms it by e-mail."""
+    _check_password(GuestAccount.objects.get(pk=account.pk), password)
+    with db.atomic():
+        _send_erasure_link(account=account, link=link)
+
+
+def _send_erasure_link(*, account: GuestAccount, link: LinkMaker) -> None:
     account = GuestAccount.objects.select_for_update().get(pk=account.pk)
-    if not (isinstance(password, str) and check_password(password, account.password)):
-        raise DomainError(
-            "wrong_password",
-            _("The password is wrong."),
-            fields={"password": _("Wrong password.")},
-            status=403,
-        )
     actor = guest_actor(account)
     number = account.customer.number
     privacy_services.receive_erasure_request(actor=actor, number=number)
@@ -700,22 +797,28 @@ def balance_note(preview) -> str:
     """What happens to the money, in words, for the page and the mail."""
     from stammgast.core.money import format_amount
 
-    if preview.owed > 0:
+    money = {"currency": preview.currency}
+    if preview.debt:
         return _(
-            "You owe %(amount)s %(currency)s on your customer account; please settle it "
-            "first, then the deletion can be done."
-        ) % {"amount": format_amount(preview.owed), "currency": preview.currency}
-    if preview.balance <= 0:
-        return _("You have no credit left.")
-    if preview.disposition == "pay_out":
+            "You owe %(amount)s %(currency)s; please settle it at one of our locations "
+            "first, then your data can be deleted."
+        ) % {**money, "amount": format_amount(preview.debt)}
+    if preview.top_ups_pending:
         return _(
-            "Your credit of %(amount)s %(currency)s will be paid out to you (ask at any of "
-            "our locations or we transfer it)."
-        ) % {"amount": format_amount(preview.balance), "currency": preview.currency}
-    return _(
-        "Your credit of %(amount)s %(currency)s will be forfeited. Use it or have it paid "
-        "out at one of our locations before you confirm."
-    ) % {"amount": format_amount(preview.balance), "currency": preview.currency}
+            "An online top-up of yours is still being paid; please try again once it is "
+            "done (within 30 minutes)."
+        )
+    if preview.credit_to_pay_out:
+        return _(
+            "You still have %(amount)s %(currency)s of credit. Have it paid out at one of "
+            "our locations (or ask us to transfer it) first; then your data can be deleted."
+        ) % {**money, "amount": format_amount(preview.credit_to_pay_out)}
+    if preview.balance > 0:
+        return _(
+            "Your credit of %(amount)s %(currency)s will be forfeited. Use it or have it "
+            "paid out at one of our locations before you confirm."
+        ) % {**money, "amount": format_amount(preview.balance)}
+    return _("You have no credit left.")
 
 
 def confirm_erasure(*, tenant: Tenant, token: Any) -> str:

@@ -14,8 +14,9 @@ SESSION_KEY = "stammgast_guest"
 
 
 def _fingerprint(account: GuestAccount) -> str:
-    # A new password (a reset, a change) ends every other session of the account.
-    return salted_hmac("stammgast.selfservice.session", account.password).hexdigest()
+    # A new password (a reset, a change) or a new address ends every other session.
+    value = f"{account.password}\n{account.email}"
+    return salted_hmac("stammgast.selfservice.session", value).hexdigest()
 
 
 def log_in(request: HttpRequest, account: GuestAccount) -> None:

@@ -51,6 +51,10 @@ def _address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def _version(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 9 else None
+
+
 def guest_area(view):
     """Open the tenant named in the address for the request; know its guest, if any."""
 
@@ -82,9 +86,11 @@ def guest_required(view):
             return redirect(_url(request, "login"))
         if account.customer_id is None and view.__name__ != "data":
             return redirect(_url(request, "data"))
+        # A new text waits to be accepted before anything else, but a guest's rights do
+        # not: downloading or deleting their data and revoking consents need no "yes".
         if (
             account.customer_id is not None
-            and view.__name__ not in ("accept", "logout")
+            and view.__name__ not in ("accept", "download", "delete", "consent")
             and selectors.texts_to_accept(account)
         ):
             return redirect(_url(request, "accept"))
@@ -169,9 +175,17 @@ def register(request: HttpRequest) -> HttpResponse:
                 newsletter=form.cleaned_data["newsletter"],
                 language=(get_language() or "de")[:2],
                 link=_links(request),
+                address=_address(request),
+                shown_versions={
+                    "privacy": _version(request.POST.get("shown_privacy")),
+                    "terms": _version(request.POST.get("shown_terms")),
+                },
             )
         except DomainError as exc:
             _show_errors(form, exc)
+            if exc.code == "texts_changed":
+                policy = privacy_selectors.current_legal_text(LegalTextKind.PRIVACY)
+                terms = privacy_selectors.current_legal_text(LegalTextKind.TERMS)
         else:
             return redirect(_url(request, "registered"))
     return _page(
@@ -405,7 +419,12 @@ def accept(request: HttpRequest) -> HttpResponse:
     if not due:
         return redirect(_url(request, "home"))
     if request.method == "POST":
-        services.accept_legal_texts(account=request.guest)
+        shown = {k: _version(request.POST.get(f"shown_{k}")) for k in ("privacy", "terms")}
+        try:
+            services.accept_legal_texts(account=request.guest, shown_versions=shown)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(_url(request, "accept"))
         return redirect(_url(request, "home"))
     texts = [
         privacy_selectors.current_legal_text(
