@@ -372,3 +372,18 @@ def test_rights_need_no_new_yes(tenant, member):
     member.post(f"{AREA}/consents/", {"purpose": "newsletter", "granted": "0"})
     with tenant_scope(tenant):
         assert ConsentEvent.objects.filter(purpose="newsletter", granted=False).exists()
+
+
+def test_the_cleanup_removes_expired_registrations_and_old_throttles(tenant, policy, browser):
+    from django.core.management import call_command
+
+    from stammgast.selfservice.models import GuestThrottle
+
+    register(browser)
+    login(browser, email="niemand@example.org", password="falsch")
+    with tenant_scope(tenant):
+        GuestAccount.objects.update(created_at=timezone.now() - dt.timedelta(days=3))
+        GuestThrottle.objects.update(window_start=timezone.now() - dt.timedelta(hours=2))
+    call_command("selfservice_cleanup")
+    with tenant_scope(tenant):
+        assert not GuestAccount.objects.exists() and not GuestThrottle.objects.exists()

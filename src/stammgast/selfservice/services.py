@@ -444,12 +444,35 @@ def confirm_registration(
 
 
 def expire_registrations() -> int:
-    """Remove unconfirmed registrations whose link has expired (a task runs it daily)."""
+    """Remove the active tenant's unconfirmed registrations whose link has expired."""
     cutoff = timezone.now() - LINK_LIFETIME[LinkPurpose.CONFIRM]
     stale = GuestAccount.objects.filter(is_active=False, created_at__lt=cutoff)
     count = stale.count()
     stale.delete()
     return count
+
+
+def clean_up_guest_area() -> tuple[int, int]:
+    """For every tenant on every cluster: unconfirmed registrations past their link, and
+    throttle rows past their window (they hold typed-in addresses). Run from cron."""
+    from stammgast.core.tenancy import database_scope
+    from stammgast.tenants import services as tenant_services
+
+    now = timezone.now()
+    registrations = throttles = 0
+    for alias in tenant_services.cluster_aliases():
+        with database_scope(alias):
+            stale = GuestAccount.all_tenants.filter(
+                is_active=False, created_at__lt=now - LINK_LIFETIME[LinkPurpose.CONFIRM]
+            )
+            registrations += stale.count()
+            stale.delete()
+            old = GuestThrottle.all_tenants.filter(
+                window_start__lt=now - THROTTLE_WINDOW - LOCKOUT
+            ).exclude(locked_until__gt=now)
+            throttles += old.count()
+            old.delete()
+    return registrations, throttles
 
 
 # --- log-in and passwords ----------------------------------------------------------------
