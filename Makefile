@@ -20,7 +20,8 @@ install-dev: $(BIN)/python
 run: install
 	$(BIN)/stammgast migrate --no-input -v0
 	$(BIN)/stammgast demo
-	$(BIN)/stammgast serve
+	# The demo offers the sandbox payment provider (it moves no money; docs/payments.md).
+	STAMMGAST_PAYMENT_PROVIDERS=$${STAMMGAST_PAYMENT_PROVIDERS-sandbox} $(BIN)/stammgast serve
 
 browser:
 	bash scripts/install-browser.sh
