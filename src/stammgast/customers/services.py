@@ -109,6 +109,12 @@ def _model_defaults() -> dict[str, Any]:
     return _customers().defaults()
 
 
+# The fields `_permission_errors` may refuse.
+GUARDED_FIELDS = frozenset(
+    PAYMENT_FIELDS | BLOCK_FIELDS | {"allowed_locations", "third_party_memo"}
+)
+
+
 def _permission_errors(actor: Actor, fields: set[str]) -> dict[str, list[str]]:
     errors = FieldErrors()
     if not actor.can("customers.change_payment"):
@@ -391,12 +397,14 @@ def plan_create(
             "customers.restrict_locations",
         )
     ):
+        # Only the fields a permission guards can be refused: the others are not compared.
         _check_field_permissions(
             actor,
             {
                 k
-                for k, v in cleaned.items()
-                if v != defaults.get(k, model_defaults.get(k, [] if k in RELATION_FIELDS else None))
+                for k in cleaned.keys() & GUARDED_FIELDS
+                if cleaned[k]
+                != defaults.get(k, model_defaults.get(k, [] if k in RELATION_FIELDS else None))
             },
         )
     given = {k: cleaned.pop(k) for k in RELATION_FIELDS if k in cleaned}
