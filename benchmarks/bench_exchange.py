@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -121,6 +122,8 @@ def _step_import(slug: str, path: Path) -> dict:
         seconds = time.perf_counter() - t0
     return {
         "seconds": seconds,
+        # The planning process's peak (a large import forks one; 0 if it did not).
+        "planner_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "rows": result.rows,
         "created": result.created,
         "errors": result.errors_total,
@@ -322,14 +325,20 @@ def main(argv: list[str] | None = None) -> None:
             f"{imported['created']:,} created, {imported['errors']:,} refused, "
             f"{imported['duplicates']:,} possible duplicates; {imported['seconds']:.1f} s = "
             f"{rate:,.0f} rows/s; peak RSS {imported['peak_rss_mb']:.0f} MB"
+            f" (planning process {imported['planner_peak_rss_mb']:.0f} MB)"
         )
         if imported["first_errors"]:
             report.print(f"first refused rows: {imported['first_errors']}")
         floor = _database_floor(url, target.pk, scratch.pk)
+        floor_seconds = floor["customers"] + floor["history"]
         report.print(
             "PostgreSQL alone, the same rows by INSERT ... SELECT into the same tables (the"
             f" floor of any import): customers {floor['customers']:.1f} s + history"
-            f" {floor['history']:.1f} s = {floor['customers'] + floor['history']:.1f} s"
+            f" {floor['history']:.1f} s = {floor_seconds:.1f} s"
+        )
+        ratio = imported["seconds"] / floor_seconds
+        report.print(
+            f"import: {ratio:.2f}x the floor (goal <= 1.25x: {'ok' if ratio <= 1.25 else 'MISSED'})"
         )
         report.print(f"saved to {report.save()}")
     finally:

@@ -41,7 +41,7 @@ def test_a_till_creates_a_customer_while_a_large_import_runs(tmp_path):
     halfway, go_on = threading.Event(), threading.Event()
     outcome: dict = {}
 
-    def progress(done: int, total: int | None) -> None:
+    def progress(done: int, total: int | None, stages=None) -> None:
         if done >= 1000 and not halfway.is_set():
             halfway.set()
             go_on.wait(timeout=60)  # the import's transaction stays open meanwhile

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -20,6 +21,21 @@ from .conftest import staff
 
 BAD = "Name;Rabatt;Geburtsdatum\nA;2,5;1.1.1980\nB;10;31.2.1980\nC;10;1.1.1980\n"
 STAMMGAST = Path(sys.executable).with_name("stammgast")
+
+
+def _read_terminal_until(terminal: int, text: str | None) -> str:
+    """What a program wrote to the pseudo-terminal, until `text` shows (None: until it is
+    closed, which Linux reports as an I/O error)."""
+    seen = b""
+    while text is None or text.encode() not in seen:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen.decode(errors="replace")
 
 
 def cli_import(tenant, path, *args):
@@ -146,18 +162,23 @@ def test_ctrl_c_stops_the_import_without_a_traceback_and_keeps_nothing(tmp_path)
     path = tmp_path / "viele.csv"
     rows = "".join(f"Gast {i};{i % 28 + 1}.1.1980\n" for i in range(60_000))
     path.write_text("Name;Geburtsdatum\n" + rows, encoding="utf-8")
+    # The progress bar is drawn on a terminal only: stderr is one (a pseudo-terminal).
+    terminal, stderr = pty.openpty()
     process = subprocess.Popen(
         [*run, "import", "probe", str(path), "--match", "new", "--language", "en"],
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
-    # The progress bar's first line (0 %) is written once the rows are being imported.
-    first = process.stderr.readline().decode()
+    os.close(stderr)
+    # Its first line (0 %) is drawn once the rows are being imported.
+    first = _read_terminal_until(terminal, "Import")
     assert "Import" in first
     process.send_signal(signal.SIGINT)
-    _out, err = process.communicate()
-    assert "Traceback" not in err.decode() and "Stopped" in err.decode()
+    process.wait()
+    err = _read_terminal_until(terminal, None)
+    os.close(terminal)
+    assert "Traceback" not in err and "Stopped" in err
     assert process.returncode == 130
     count = subprocess.run(
         [*run, "shell", "-c", "from stammgast.customers.models import Customer as C;"

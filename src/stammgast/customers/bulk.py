@@ -15,8 +15,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import FileField, JSONField, Model
+from psycopg._copy_base import format_row_text  # COPY's text format, in C
+from psycopg.adapt import Transformer
 
 from stammgast.core import db
+
+
+class PreparedJSON(str):
+    """A JSON value already serialised (where the rows were planned), written as it is."""
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        # Sent between processes as plain text: str's default costs three times as much.
+        return (PreparedJSON, (str(self),))
 
 
 def _plain(value: Any) -> Any:
@@ -39,6 +51,7 @@ class Table:
         columns = ", ".join(quote(f.column) for f in [self.pk, *self.fields])
         self.copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
         self.sequence: str | None = None
+        self.getter = operator.itemgetter(*self.attnames)
 
     def defaults(self) -> dict[str, Any]:
         """Every column with the model's default (callable defaults called)."""
@@ -69,6 +82,30 @@ class Table:
             cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [self.sequence, count])
             return [r[0] for r in cursor.fetchall()]
 
+    def _values(self, row: dict[str, Any]) -> list[Any]:
+        """The row's columns after the id, as COPY takes them."""
+        values = [*self.getter(row)]
+        for i in self.json:
+            value = values[i - 1]
+            if type(value) is not PreparedJSON:
+                value = "{}" if value == {} else json.dumps(value, ensure_ascii=False)
+            values[i - 1] = value
+        for i in self.files:
+            value = values[i - 1]
+            values[i - 1] = getattr(value, "name", value) or ""
+        return values
+
+    def copy_lines(self, rows: list[dict[str, Any]]) -> list[bytes]:
+        """The rows in COPY's text format without their ids, which `copy_prepared` puts in
+        front: made without the database, so wherever the rows were planned."""
+        transformer = Transformer()
+        lines = []
+        for row in rows:
+            line = bytearray()
+            format_row_text(self._values(row), transformer, line)
+            lines.append(bytes(line))
+        return lines
+
     def copy(self, raw_connection, ids: list[int], rows: list[dict[str, Any]]) -> None:
         """COPY the rows with the ids reserved for them (PostgreSQL; any thread).
 
@@ -77,19 +114,18 @@ class Table:
         """
         if not rows:
             return
-        getter = operator.itemgetter(*self.attnames)
-        json_at, files_at, dumps = self.json, self.files, json.dumps
         with raw_connection.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
             write = copy.write_row
             for pk, row in zip(ids, rows, strict=True):
-                values = [pk, *getter(row)]
-                for i in json_at:
-                    value = values[i]
-                    values[i] = "{}" if value == {} else dumps(value, ensure_ascii=False)
-                for i in files_at:
-                    value = values[i]
-                    values[i] = getattr(value, "name", value) or ""
-                write(values)
+                write([pk, *self._values(row)])
+
+    def copy_prepared(self, raw_connection, ids: list[int], lines: list[bytes]) -> None:
+        """COPY rows made by `copy_lines`, each with the id reserved for it in front."""
+        if not lines:
+            return
+        data = b"".join([b"%d\t%s" % (pk, line) for pk, line in zip(ids, lines, strict=True)])
+        with raw_connection.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
+            copy.write(data)
 
 
 class Background:

@@ -12,6 +12,7 @@ applies a thousand plans at a time, by COPY on PostgreSQL (`BulkApply`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,13 @@ from stammgast.tenants.actor import Actor
 from stammgast.tenants.models import Location, Role, Tenant
 
 from . import events, lock_objects, numbers, search, selectors
-from .bulk import Background, Table, check_references_at_once, defer_references
+from .bulk import (
+    Background,
+    PreparedJSON,
+    Table,
+    check_references_at_once,
+    defer_references,
+)
 from .models import (
     Customer,
     CustomerEvent,
@@ -100,6 +107,12 @@ def _customers() -> Table:
 def _model_defaults() -> dict[str, Any]:
     """What a new customer has in each column unless the input or the tenant says else."""
     return _customers().defaults()
+
+
+# The fields `_permission_errors` may refuse.
+GUARDED_FIELDS = frozenset(
+    PAYMENT_FIELDS | BLOCK_FIELDS | {"allowed_locations", "third_party_memo"}
+)
 
 
 def _permission_errors(actor: Actor, fields: set[str]) -> dict[str, list[str]]:
@@ -225,6 +238,9 @@ class PlanContext:
     _groups: dict[str, CustomerGroup] = field(default_factory=dict)
     _locations: dict[str, Location] = field(default_factory=dict)
     _features: dict[str, FeatureDefinition | None] = field(default_factory=dict)
+    # Set by `read_references`: every group, location, tag and feature there is, so a name
+    # not held is not there and planning asks the database nothing.
+    _tags: dict[str, Tag] | None = None
 
     @property
     def region(self) -> str:
@@ -242,6 +258,18 @@ class PlanContext:
                 actor=self.actor, numbers=[number]
             )
             raise number_conflict(number=number, visible=visible)
+
+    def read_references(self) -> None:
+        """Read the tenant's groups, locations, tags and feature definitions at once.
+
+        Planning then needs no database, so a bulk creation can plan in a process of its
+        own while its writer holds the transaction. A tag that a batch applied meanwhile
+        is planned by its name; applying finds it by that name (`_create_new_tags`).
+        """
+        self._groups = {g.name: g for g in CustomerGroup.objects.all()}
+        self._locations = {loc.code: loc for loc in Location.objects.all()}
+        self._tags = {t.name: t for t in Tag.objects.all()}
+        self._features = {d.key: d for d in FeatureDefinition.objects.all()}
 
     def resolve(self, given: Mapping[str, list[str]]) -> dict[str, list]:
         """Names of groups and tags and codes of locations -> objects (a tag not yet known
@@ -266,7 +294,7 @@ class PlanContext:
             if name not in given:
                 continue
             missing = [v for v in given[name] if v not in known]
-            if missing:
+            if missing and self._tags is None:
                 known.update(
                     (getattr(o, key), o) for o in model.objects.filter(**{f"{key}__in": missing})
                 )
@@ -275,20 +303,23 @@ class PlanContext:
                     errors.add(name, missing_message(value))
             resolved[name] = [known[v] for v in given[name] if v in known]
         if "tags" in given:
-            found = {t.name: t for t in Tag.objects.filter(name__in=given["tags"])}
+            if self._tags is not None:
+                found = self._tags
+            else:
+                found = {t.name: t for t in Tag.objects.filter(name__in=given["tags"])}
             resolved["tags"] = [found.get(n, n) for n in given["tags"]]
         errors.raise_if_any("invalid", _("Some fields are not valid."))
         return resolved
 
     def check_features(self, values: Mapping[str, Any]) -> dict[str, Any]:
         missing = [k for k in values if k not in self._features]
-        if missing:
+        if missing and self._tags is None:
             found = {d.key: d for d in FeatureDefinition.objects.filter(key__in=missing)}
             self._features.update((k, found.get(k)) for k in missing)
         errors = FieldErrors()
         cleaned: dict[str, Any] = {}
         for key, value in values.items():
-            definition = self._features[key]
+            definition = self._features.get(key)
             if definition is None:
                 errors.add(
                     f"features.{key}", _("This tenant has no feature %(key)s.") % {"key": key}
@@ -340,6 +371,8 @@ class CustomerPlan:
     # The fields the caller gave (not those filled in from the tenant's defaults): a
     # default is no one's decision (a newsletter by default is no consent).
     given: frozenset[str] = frozenset()
+    # Set by `BulkApply.prepare`: the new customer's row as COPY takes it, without its id.
+    copy_line: bytes | None = None
 
 
 def _names(objects: Iterable) -> list[str]:
@@ -358,7 +391,8 @@ def plan_create(
     for an import of an export.
     """
     actor = ctx.actor
-    actor.require("customers.create", _("You may not create customers."))
+    if not actor.can("customers.create"):  # the message is translated only when needed
+        raise PermissionDenied(_("You may not create customers."))
     cleaned = clean_customer_data(data, default_region=ctx.region)
     defaults, model_defaults = ctx.defaults, _model_defaults()
     if not all(
@@ -370,12 +404,14 @@ def plan_create(
             "customers.restrict_locations",
         )
     ):
+        # Only the fields a permission guards can be refused: the others are not compared.
         _check_field_permissions(
             actor,
             {
                 k
-                for k, v in cleaned.items()
-                if v != defaults.get(k, model_defaults.get(k, [] if k in RELATION_FIELDS else None))
+                for k in cleaned.keys() & GUARDED_FIELDS
+                if cleaned[k]
+                != defaults.get(k, model_defaults.get(k, [] if k in RELATION_FIELDS else None))
             },
         )
     given = {k: cleaned.pop(k) for k in RELATION_FIELDS if k in cleaned}
@@ -421,7 +457,8 @@ def plan_update(
     """What changes when `data` is applied to the stored `customer` (nothing changes when
     the values are those stored: the plan is then "unchanged")."""
     actor = ctx.actor
-    actor.require("customers.change", _("You may not change customers."))
+    if not actor.can("customers.change"):
+        raise PermissionDenied(_("You may not change customers."))
     if expected_version is not None and customer.version != expected_version:
         raise PreconditionFailed(
             "stale_version",
@@ -581,6 +618,11 @@ def apply_plans(plans: list[CustomerPlan], *, ctx: PlanContext) -> list[Customer
 _applied_hooks: list[Callable[..., None]] = []
 
 
+# Columns of a new customer's row the hooks read after it is written (privacy: the
+# newsletter consent); a prepared plan keeps them readable.
+_READ_BY_HOOKS = ("newsletter",)
+
+
 def on_customers_applied(hook: Callable[..., None]) -> None:
     """Call `hook(ctx=..., applied=[(plan, customer_id), ...])` after every applied batch
     of plans, in the batch's transaction."""
@@ -625,6 +667,23 @@ class BulkApply:
         written, self.written = self.written, []
         _tell_applied(self.ctx, written)
 
+    def prepare(self, plans: list[CustomerPlan], *, keep: Iterable[str] = ()) -> None:
+        """The part of writing new customers that needs no database, done where the plans
+        were made (an import's planning process, while this writer writes): their rows in
+        COPY's format, their history's changes as JSON. Of each row only the columns in
+        `keep` stay readable; the rest travels as the COPY line. Nothing to do unless the
+        writer uses COPY."""
+        if not self.copy:
+            return
+        creates = [p for p in plans if p.action == "create" and p.copy_line is None]
+        lines = self.tables["customers"].copy_lines([p.row for p in creates])
+        dumps = json.dumps
+        for plan, line in zip(creates, lines, strict=True):
+            plan.copy_line = line
+            plan.changes = PreparedJSON(dumps(plan.changes, ensure_ascii=False))
+            row = plan.row
+            plan.row = {name: row[name] for name in (*keep, *_READ_BY_HOOKS) if name in row}
+
     def apply(self, plans: list[CustomerPlan]) -> None:
         self.wait()
         if not self.copy:
@@ -640,8 +699,14 @@ class BulkApply:
         tables, ctx = self.tables, self.ctx
 
         def work() -> None:
-            ids = tables["customers"].reserve_ids(raw, len(creates))
-            tables["customers"].copy(raw, ids, [p.row for p in creates])
+            customers = tables["customers"]
+            ids = customers.reserve_ids(raw, len(creates))
+            prepared = [(pk, p) for p, pk in zip(creates, ids, strict=True) if p.copy_line]
+            customers.copy_prepared(
+                raw, [pk for pk, _ in prepared], [p.copy_line for _, p in prepared]
+            )
+            rest = [(pk, p) for p, pk in zip(creates, ids, strict=True) if not p.copy_line]
+            customers.copy(raw, [pk for pk, _ in rest], [p.row for _, p in rest])
             for through, rows in _links(creates, ids, tags).items():
                 table = next(t for t in tables.values() if t.model is through)
                 table.copy(raw, table.reserve_ids(raw, len(rows)), rows)

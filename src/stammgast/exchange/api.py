@@ -66,6 +66,9 @@ class JobOut(Schema):
     state: str
     rows_done: int
     rows_total: int | None
+    # A running import: rows read from the file and checked so far (rows_done: written).
+    rows_read: int | None = None
+    rows_checked: int | None = None
     percent: int
     eta_seconds: int | None
     created_at: dt.datetime
@@ -89,6 +92,8 @@ def job_out(job: Job) -> dict:
         "state": job.state,
         "rows_done": progress["done"],
         "rows_total": progress["total"],
+        "rows_read": progress["read"],
+        "rows_checked": progress["checked"],
         "percent": progress["percent"],
         "eta_seconds": progress["eta_seconds"],
         "created_at": job.created_at,

@@ -12,12 +12,19 @@ nothing at all; nothing is ever half-applied.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
+import signal
+import traceback
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -29,7 +36,7 @@ from stammgast.tenants.actor import Actor
 
 from .columns import IMPORT_COLUMNS
 from .headings import PlannedColumn, plan_columns
-from .progress import Cancelled, Progress, ShouldCancel
+from .progress import Cancelled, ImportStages, Progress, ShouldCancel
 from .readers import open_table
 from .rows import PendingRow, RowProblem, RowReader, is_blank, number_of, shown
 
@@ -38,6 +45,14 @@ MATCHES = ("number", "new")
 # The error report keeps this many lines; the count says how many there were in all.
 MAX_REPORTED = 10_000
 _E164 = customer_selectors.E164_FIELDS
+# What the duplicate check reads of a new customer's planned row.
+_CONTACT_FIELDS = ("email", *_E164)
+# A file of more rows is read and checked in a second process while this one writes
+# (setting EXCHANGE_IMPORT_PLANNING_PROCESS_ROWS); a smaller one is done before that
+# process would have paid for its start.
+PLANNING_PROCESS_ROWS = 20_000
+# Batches the planning process may be ahead of the writer: what keeps memory flat.
+BATCHES_AHEAD = 4
 
 
 @dataclass
@@ -118,6 +133,59 @@ class _SeenValues:
         a, b = h & self.MASK, (h >> 26) & self.MASK
         bits = self.bits
         return bool(bits[a >> 3] & (1 << (a & 7)) and bits[b >> 3] & (1 << (b & 7)))
+
+
+def planning_process_rows() -> int:
+    """Files with more rows than this are checked in a process of their own."""
+    return getattr(settings, "EXCHANGE_IMPORT_PLANNING_PROCESS_ROWS", PLANNING_PROCESS_ROWS)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _forbid_database() -> None:
+    """In the planning process any query would run outside the import's transaction, on a
+    copy of the writer's connection: refuse it loudly rather than corrupt that one."""
+
+    def refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("The import's planning process has no database connection.")
+
+    BaseDatabaseWrapper.ensure_connection = refuse  # type: ignore[method-assign]
+
+
+def _for_writer(pending: PendingRow) -> PendingRow:
+    """A planned row without what only planning needed: less to send between processes."""
+    if pending.plan is not None:
+        pending.data, pending.stamps, pending.blank = {}, {}, []
+    return pending
+
+
+def _hand_over(handover, item: tuple[str, Any], writer_pid: int) -> None:
+    """Put `item` in the queue, waiting while the writer is behind; give up if it is gone."""
+    while True:
+        try:
+            handover.put(item, timeout=1.0)
+            return
+        except queue.Full:
+            if os.getppid() != writer_pid:
+                raise SystemExit(1) from None
+
+
+def _receive(handover, planner) -> tuple[str, Any]:
+    """The planning process's next batch or last word; an error if it died without one."""
+    while True:
+        try:
+            return handover.get(timeout=1.0)
+        except queue.Empty:
+            if not planner.is_alive():
+                try:
+                    return handover.get(timeout=1.0)
+                except queue.Empty:
+                    raise RuntimeError(
+                        "The import's planning process ended without a word"
+                        f" (exit code {planner.exitcode})."
+                    ) from None
 
 
 class _Import:
@@ -237,23 +305,115 @@ class _Import:
             default_country=self.ctx.region,
         )
         self.first_row_of: dict[int, int] = {}
-        if self.progress:
-            self.progress(0, self.total)
+        # Rows read and checked: counted here, or by the planning process in shared memory.
+        self.counts: Any = [0, 0]
+        self.handed_over = 0  # rows of the batches given to the writer
+        self.written = 0  # rows of the batches the database has taken
+        self._tell_progress()
         writer = customer_services.BulkApply(self.ctx)
         try:
-            with self._open() as table:
-                batch: list[PendingRow] = []
-                for row_no, cells in table.rows:
-                    if is_blank(cells):
-                        continue
-                    batch.append(self.reader.read(row_no, cells))
-                    if len(batch) >= self.batch_size:
-                        self._flush(batch, writer)
-                        batch = []
-                self._flush(batch, writer)
+            if self.total > planning_process_rows() and _can_fork():
+                self._run_beside_planner(writer)
+            else:
+                self._run_alone(writer)
             writer.finish()
+            self.written = self.result.rows
+            self._tell_progress()
         finally:
             writer.close()
+
+    def _batches(self) -> Iterator[list[PendingRow]]:
+        """The file's rows as read, `batch_size` at a time."""
+        with self._open() as table:
+            batch: list[PendingRow] = []
+            for row_no, cells in table.rows:
+                if is_blank(cells):
+                    continue
+                batch.append(self.reader.read(row_no, cells))
+                if len(batch) >= self.batch_size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+    def _run_alone(self, writer) -> None:
+        """A small file: each batch is checked here while the one before is written."""
+        for batch in self._batches():
+            self.counts[0] += len(batch)
+            self._check_batch(batch)
+            self.counts[1] += len(batch)
+            self._apply_batch(batch, writer)
+
+    def _run_beside_planner(self, writer) -> None:
+        """A large file: a second process reads, checks and plans the rows (the most of the
+        work per row, and all of it without the database) while this one writes.
+
+        It is forked, so it starts with what was prepared here: the columns, the numbers in
+        use and those the file names, the reserved numbers, the tenant's references. Rows
+        whose number may exist come back unplanned; they are planned here, against the
+        customer locked in the import's transaction. At most BATCHES_AHEAD batches wait
+        between the two, so memory stays flat however large the file.
+        """
+        self.ctx.read_references()
+        mp = multiprocessing.get_context("fork")
+        handover = mp.Queue(maxsize=BATCHES_AHEAD)
+        self.counts = mp.Array("q", 2, lock=False)
+        planner = mp.Process(
+            target=self._plan_in_own_process,
+            args=(handover, writer, os.getpid()),
+            name="stammgast-import-planner",
+        )
+        planner.start()
+        try:
+            while True:
+                kind, payload = _receive(handover, planner)
+                if kind == "rows":
+                    self._apply_batch(payload, writer)
+                elif kind == "end":
+                    if self.ctx.block is not None:
+                        self.ctx.block.used = payload  # the numbers the planner handed out
+                    break
+                elif kind == "refused":
+                    code, message, fields, status = payload
+                    raise DomainError(code, message, fields=fields, status=status)
+                else:
+                    raise RuntimeError(f"The import's planning process failed:\n{payload}")
+        finally:
+            if planner.is_alive():
+                planner.terminate()
+            planner.join()
+            handover.close()
+
+    def _plan_in_own_process(self, handover, writer, writer_pid: int) -> None:
+        """The planning process's work: every row read, checked and planned, handed over."""
+        # Ctrl-C reaches the whole process group; the writer handles it and stops us.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _forbid_database()
+        try:
+            for batch in self._batches():
+                self.counts[0] += len(batch)
+                self._check_batch(batch)
+                # The writer's own share that needs no database is done here too.
+                writer.prepare([p.plan for p in batch if p.plan], keep=_CONTACT_FIELDS)
+                self.counts[1] += len(batch)
+                _hand_over(handover, ("rows", [_for_writer(p) for p in batch]), writer_pid)
+            used = self.ctx.block.used if self.ctx.block is not None else 0
+            _hand_over(handover, ("end", used), writer_pid)
+        except DomainError as exc:
+            refusal = (exc.code, exc.message, exc.fields, exc.status)
+            _hand_over(handover, ("refused", refusal), writer_pid)
+        except Exception:
+            _hand_over(handover, ("failed", traceback.format_exc()), writer_pid)
+
+    def _tell_progress(self) -> None:
+        if self.progress is None:
+            return
+        # Checked first: rows are read before they are checked, so read >= checked holds
+        # even while the planning process moves both between the two reads.
+        checked = self.counts[1]
+        read = self.counts[0]
+        stages = ImportStages(read=read, checked=checked, written=self.written)
+        self.progress(self.written, self.total, stages=stages)
 
     def _problem(self, pending: PendingRow, fld: str, message: str, code: str) -> RowProblem:
         header = self.reader.header_of.get(fld)
@@ -290,17 +450,15 @@ class _Import:
             if not exc.fields:
                 pending.problems.append(self._problem(pending, "number", exc.message, exc.code))
 
-    def _flush(self, batch: list[PendingRow], writer) -> None:
-        """Plan a batch (while the previous one is being written), then apply it.
+    def _check_batch(self, batch: list[PendingRow]) -> None:
+        """Check and plan the rows that need no database (in the planning process when
+        there is one).
 
         Rows with a number that may exist (it did when the import started, or the file
-        names it twice) wait for the database; every other row becomes a new customer and
-        is planned without it.
+        names it twice) are left unplanned, for the writer; every other row becomes a new
+        customer and is planned here.
         """
-        if not batch:
-            return
         by_number = self.match == "number"
-        deferred = []
         for pending in batch:
             number = number_of(pending.data.get("number")) if by_number else None
             pending.number = number
@@ -318,14 +476,17 @@ class _Import:
                     )
             if pending.problems:
                 continue
-            if number is not None and number in self.taken:
-                deferred.append(pending)
-            else:
+            if number is None or number not in self.taken:
                 self._plan(pending, {}, None)
 
+    def _apply_batch(self, batch: list[PendingRow], writer) -> None:
+        """Plan the rows left for the database, count, report duplicates, and hand the
+        plans to the writer (which writes them while the next batch is prepared)."""
         writer.wait()  # the previous batch is written; the database is ours again
+        self.written = self.handed_over
         if self.should_cancel is not None and self.should_cancel():
             raise Cancelled
+        deferred = [p for p in batch if p.plan is None and not p.problems]
         if deferred:
             existing = customer_services.lock_customers_for_import(
                 actor=self.actor, numbers={p.number for p in deferred}
@@ -357,8 +518,8 @@ class _Import:
             planned.append(pending)
         self._report_duplicates(planned)
         writer.apply(plans)
-        if self.progress:
-            self.progress(result.rows, self.total)
+        self.handed_over = result.rows
+        self._tell_progress()
 
     def _report_duplicates(self, rows: list[PendingRow]) -> None:
         """Same e-mail or phone as another row of the file or a customer already there."""

@@ -36,7 +36,7 @@ from .exporting import (
 )
 from .importing import ImportResult, import_customers
 from .models import Job
-from .progress import Cancelled
+from .progress import Cancelled, ImportStages
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +91,16 @@ class _JobProgress:
         self.cancel_path = job_dir(job) / "cancel"
         self.last = 0.0
 
-    def __call__(self, done: int, total: int | None) -> None:
+    def __call__(self, done: int, total: int | None, stages: ImportStages | None = None) -> None:
         now = time.monotonic()
         if now - self.last < 0.5 and not (total and done >= total):
             return
         self.last = now
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"done": done, "total": total}))
+        state: dict[str, Any] = {"done": done, "total": total}
+        if stages is not None:
+            state.update(read=stages.read, checked=stages.checked)
+        tmp.write_text(json.dumps(state))
         os.replace(tmp, self.path)
 
     def should_cancel(self) -> bool:
@@ -266,20 +269,31 @@ def fail_if_stale(job: Job) -> None:
 
 
 def job_progress(job: Job) -> dict[str, Any]:
-    """Rows done, total, percent and seconds left (None when not known)."""
+    """Rows done, total, percent and seconds left (None when not known); for an import
+    that runs, also the rows read and checked (done are the rows written)."""
     done, total = job.rows_done, job.rows_total
+    read = checked = None
     if job.state == Job.State.RUNNING:
         try:
             data = json.loads((jobs_dir() / f"job-{job.pk}" / "progress.json").read_text())
             done, total = int(data["done"]), data.get("total") or total
-        except (OSError, ValueError, KeyError):
+            if "read" in data:
+                read, checked = int(data["read"]), int(data["checked"])
+        except (OSError, ValueError, KeyError, TypeError):
             pass
     percent = int(100 * done / total) if total else (100 if job.finished else 0)
     eta = None
     if job.state == Job.State.RUNNING and job.started_at and total and 0 < done < total:
         elapsed = (timezone.now() - job.started_at).total_seconds()
         eta = int(elapsed / done * (total - done))
-    return {"done": done, "total": total, "percent": min(percent, 100), "eta_seconds": eta}
+    return {
+        "done": done,
+        "total": total,
+        "percent": min(percent, 100),
+        "eta_seconds": eta,
+        "read": read,
+        "checked": checked,
+    }
 
 
 def delete_expired_files(*, now: dt.datetime | None = None) -> int:

@@ -91,7 +91,9 @@ class Command(EndsQuietly, TenantCommand):
             separator = "\t"
         with tenant_scope(tenant):
             actor = Actor.system(tenant)
-            progress = None if opts["no_progress"] else ProgressBar(_("Import"), self.stderr)
+            progress = None
+            if not opts["no_progress"]:
+                progress = ProgressBar(_("Import"), self.stderr, terminal_only=True)
             result = services.import_customers(
                 actor=actor,
                 path=path,
