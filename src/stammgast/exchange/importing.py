@@ -381,13 +381,19 @@ class _Import:
         finally:
             if planner.is_alive():
                 planner.terminate()
+                planner.join(timeout=10)
+                if planner.is_alive():
+                    planner.kill()
             planner.join()
             handover.close()
 
     def _plan_in_own_process(self, handover, writer, writer_pid: int) -> None:
         """The planning process's work: every row read, checked and planned, handed over."""
-        # Ctrl-C reaches the whole process group; the writer handles it and stops us.
+        # Ctrl-C reaches the whole process group; the writer handles it and stops us. The
+        # writer stops us with SIGTERM, which must end us whatever handler the process we
+        # were forked from had (the task worker's waits for its task to finish).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _forbid_database()
         try:
             for batch in self._batches():
