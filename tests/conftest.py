@@ -25,6 +25,13 @@ def _expected_database(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _access_log_at_once(settings):
+    # A test reads the log right after its requests, inside its own transaction: the rows
+    # are written as each response closes (the writer thread has a test of its own).
+    settings.STAMMGAST_ACCESS_LOG_DELAY = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_key_cache():
     from stammgast.tenants.keys import forget_cached_keys
 

@@ -421,3 +421,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Seconds the access log's rows gather before one insert writes them (core/access.py);
+# 0: each request's rows are written as its response closes.
+STAMMGAST_ACCESS_LOG_DELAY = float(os.environ.get("STAMMGAST_ACCESS_LOG_DELAY", "0.5"))

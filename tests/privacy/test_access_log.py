@@ -10,6 +10,7 @@ from stammgast.core.tenancy import tenant_scope
 from stammgast.customers import services as customer_services
 from stammgast.privacy.models import AccessLogEntry
 from stammgast.tenants import services as tenant_services
+from stammgast.tenants.actor import Actor
 
 
 @pytest.fixture
@@ -83,3 +84,27 @@ def test_another_tenants_log_is_not_shown(tenant, other_tenant, make_api, guests
     make_api(tenant, ("pos",)).get(f"/api/v1/customers/{guests[0].number}")
     other = make_api(other_tenant, ("exchange",), name="Fremd")
     assert other.get("/api/v1/access-log").json()["items"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_writes_what_gathered_in_one_go(tenant, make_api, settings):
+    import time
+
+    from stammgast.core.access import flush_access_log
+
+    settings.STAMMGAST_ACCESS_LOG_DELAY = 0.2
+    with tenant_scope(tenant):
+        numbers = [
+            customer_services.create_customer(
+                actor=Actor.system(tenant), data={"last_name": f"Gast {i}"}
+            ).number
+            for i in range(3)
+        ]
+    api = make_api(tenant, ("pos",))
+    for number in numbers:
+        assert api.get(f"/api/v1/customers/{number}").status_code == 200
+    deadline = time.monotonic() + 5
+    while len(entries(tenant)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    flush_access_log()
+    assert sorted(e[4] for e in entries(tenant)) == sorted(numbers)
