@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -131,7 +132,14 @@ def database_dump() -> bytes:
     connection.close()
     if connection.vendor == "sqlite":
         name = Path(connection.settings_dict["NAME"])
-        return b"".join(p.read_bytes() for p in (name, Path(f"{name}-wal")) if p.exists())
+        # Read by another process: closing a file this process opened drops every POSIX
+        # lock it holds on that file, also those of SQLite connections still open in other
+        # threads (a live server's), and SQLite's locking would be broken for the run.
+        files = [str(p) for p in (name, Path(f"{name}-wal")) if p.exists()]
+        read = "import sys\nfor f in sys.argv[1:]: sys.stdout.buffer.write(open(f, 'rb').read())"
+        return subprocess.run(
+            [sys.executable, "-c", read, *files], check=True, capture_output=True
+        ).stdout
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed")
     params = connection.get_connection_params()
