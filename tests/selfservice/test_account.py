@@ -374,6 +374,8 @@ def test_rights_need_no_new_yes(tenant, member):
         assert ConsentEvent.objects.filter(purpose="newsletter", granted=False).exists()
 
 
+# The cleanup visits every cluster.
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_the_cleanup_removes_expired_registrations_and_old_throttles(tenant, policy, browser):
     from django.core.management import call_command
 
