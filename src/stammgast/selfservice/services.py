@@ -359,18 +359,52 @@ def register_guest(
         "at": now.isoformat(),
     }
     account.save()
-    token = _new_link(account, LinkPurpose.CONFIRM)
-    send_mail(
+    _send_link(
+        account,
+        LinkPurpose.CONFIRM,
         "confirm",
         to=email,
+        label=_("Confirm my registration"),
+        link=link,
+    )
+
+
+def _send_link(
+    account: GuestAccount,
+    purpose: str,
+    kind: str,
+    *,
+    to: str,
+    label: str,
+    link: LinkMaker,
+    new_email: str = "",
+    **more: Any,
+) -> None:
+    """A fresh one-time link for `purpose`, mailed as `kind` with its lifetime."""
+    token = _new_link(account, purpose, new_email=new_email)
+    lifetime = int(LINK_LIFETIME[purpose].total_seconds())
+    send_mail(
+        kind,
+        to=to,
         language=account.language,
         context=_mail_context(
-            tenant,
-            link=link("confirm", token),
-            link_label=_("Confirm my registration"),
-            hours=int(LINK_LIFETIME[LinkPurpose.CONFIRM].total_seconds() // 3600),
+            account.tenant,
+            link=link(_LINK_PAGES[purpose], token),
+            link_label=label,
+            hours=lifetime // 3600,
+            minutes=lifetime // 60,
+            **more,
         ),
     )
+
+
+# The page of `LinkMaker` each purpose's link opens.
+_LINK_PAGES = {
+    LinkPurpose.CONFIRM: "confirm",
+    LinkPurpose.RESET: "reset",
+    LinkPurpose.EMAIL: "email",
+    LinkPurpose.ERASE: "erase",
+}
 
 
 def _record_accepted(account: GuestAccount) -> None:
@@ -519,17 +553,13 @@ def request_password_reset(*, tenant: Tenant, email: Any, address: str, link: Li
     account = GuestAccount.objects.filter(email=email, is_active=True).first()
     if account is None:
         return
-    token = _new_link(account, LinkPurpose.RESET)
-    send_mail(
+    _send_link(
+        account,
+        LinkPurpose.RESET,
         "reset",
         to=email,
-        language=account.language,
-        context=_mail_context(
-            tenant,
-            link=link("reset", token),
-            link_label=_("Choose a new password"),
-            minutes=int(LINK_LIFETIME[LinkPurpose.RESET].total_seconds() // 60),
-        ),
+        label=_("Choose a new password"),
+        link=link,
     )
 
 
@@ -610,17 +640,14 @@ def _send_email_change(*, account: GuestAccount, new_email: Any, link: LinkMaker
             context=_mail_context(tenant, login_link=link("login", "")),
         )
         return
-    token = _new_link(account, LinkPurpose.EMAIL, new_email=new_email)
-    send_mail(
+    _send_link(
+        account,
+        LinkPurpose.EMAIL,
         "email_change",
         to=new_email,
-        language=account.language,
-        context=_mail_context(
-            tenant,
-            link=link("email", token),
-            link_label=_("Confirm my new address"),
-            hours=int(LINK_LIFETIME[LinkPurpose.EMAIL].total_seconds() // 3600),
-        ),
+        label=_("Confirm my new address"),
+        link=link,
+        new_email=new_email,
     )
     send_mail(
         "email_change_notice",
@@ -801,18 +828,14 @@ def _send_erasure_link(*, account: GuestAccount, link: LinkMaker) -> None:
     number = account.customer.number
     privacy_services.receive_erasure_request(actor=actor, number=number)
     preview = privacy_services.erasure_preview(actor=actor, number=number)
-    token = _new_link(account, LinkPurpose.ERASE)
-    send_mail(
+    _send_link(
+        account,
+        LinkPurpose.ERASE,
         "erase",
         to=account.email,
-        language=account.language,
-        context=_mail_context(
-            account.tenant,
-            link=link("erase", token),
-            link_label=_("Delete my data"),
-            hours=int(LINK_LIFETIME[LinkPurpose.ERASE].total_seconds() // 3600),
-            balance_note=balance_note(preview),
-        ),
+        label=_("Delete my data"),
+        link=link,
+        balance_note=balance_note(preview),
     )
 
 
